@@ -63,20 +63,26 @@ bool isIcmp(uint8_t proto) { return proto == l4::kIcmp || proto == l4::kIcmpv6; 
 
 namespace {
 
-// The reply type of an ICMP query, as nf_conntrack_proto_icmp{,v6}.c maps it.
+// The other direction's type of an ICMP query, as nf_conntrack_proto_icmp{,v6}.c maps it.
 uint8_t invertIcmpType(uint8_t proto, uint8_t type) {
   if (proto == l4::kIcmp) {
     switch (type) {
-      case 8: return 0;    // echo -> echo reply
+      case 8: return 0;  // echo <-> echo reply
+      case 0: return 8;
       case 13: return 14;  // timestamp
+      case 14: return 13;
       case 15: return 16;  // information
+      case 16: return 15;
       case 17: return 18;  // address mask
+      case 18: return 17;
       default: return type;
     }
   }
   switch (type) {
-    case 128: return 129;  // echo -> echo reply
+    case 128: return 129;  // echo <-> echo reply
+    case 129: return 128;
     case 139: return 140;  // node information
+    case 140: return 139;
     default: return type;
   }
 }

@@ -123,6 +123,20 @@ void putProtoInfo(nlmsghdr* nlh, const Session& s) {
   }
 }
 
+Tuple untranslatedReply(const Session& s, bool snat, bool dnat) {
+  Tuple r = s.reply;
+  if (snat) {
+    r.dst = s.orig.src;
+    r.dst_port = s.orig.src_port;
+    if (isIcmp(s.orig.proto)) r.icmp_id = s.orig.icmp_id;
+  }
+  if (dnat) {
+    r.src = s.orig.dst;
+    r.src_port = s.orig.dst_port;
+  }
+  return r;
+}
+
 // What an update may change on an existing entry (ctnetlink_change_conntrack refuses NAT,
 // helper and master changes).
 void putMutable(nlmsghdr* nlh, const Session& s) {
@@ -154,9 +168,15 @@ size_t buildRequest(CtOp op, const Session& s, uint32_t seq, bool ack, std::span
   if (op == CtOp::kDelete) return nlh->nlmsg_len;
 
   if (op == CtOp::kCreate) {
-    putTuple(nlh, CTA_TUPLE_REPLY, s.reply);
-    if (auto snat = sourceNat(s)) putNat(nlh, CTA_NAT_SRC, *snat, s.orig.proto);
-    if (auto dnat = destinationNat(s)) putNat(nlh, CTA_NAT_DST, *dnat, s.orig.proto);
+    // The kernel sets up NAT itself from CTA_NAT_*: it translates the reply tuple and sets
+    // IPS_SRC_NAT/IPS_DST_NAT, which is what makes it rewrite packets. Given an already
+    // translated reply tuple it would see nothing to do, leave those bits clear and forward
+    // packets untranslated. So the reply tuple goes out as it was before NAT.
+    const auto snat = sourceNat(s);
+    const auto dnat = destinationNat(s);
+    putTuple(nlh, CTA_TUPLE_REPLY, untranslatedReply(s, snat.has_value(), dnat.has_value()));
+    if (snat) putNat(nlh, CTA_NAT_SRC, *snat, s.orig.proto);
+    if (dnat) putNat(nlh, CTA_NAT_DST, *dnat, s.orig.proto);
     if (!s.helper.empty()) {
       nlattr* help = mnl_attr_nest_start(nlh, CTA_HELP);
       const std::string name = s.helper.substr(0, kMaxHelperName);
