@@ -2,7 +2,8 @@
 // std::expected is C++23; this is the small part of it we need under C++20.
 #pragma once
 
-#include <cassert>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 #include <variant>
 
@@ -27,31 +28,41 @@ class [[nodiscard]] Result {
   Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   Result(Unexpected<E> e) : v_(std::in_place_index<1>, std::move(e.error)) {}  // NOLINT
 
-  bool ok() const { return v_.index() == 0; }
+  [[nodiscard]] bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
   T& value() & {
-    assert(ok());
+    check();
     return std::get<0>(v_);
   }
   const T& value() const& {
-    assert(ok());
+    check();
     return std::get<0>(v_);
   }
   T&& value() && {
-    assert(ok());
+    check();
     return std::get<0>(std::move(v_));
   }
   const E& error() const {
-    assert(!ok());
+    if (ok()) die("error() of a Result that holds a value");
     return std::get<1>(v_);
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
+  T&& operator*() && { return std::move(*this).value(); }
 
  private:
+  // Reading the wrong alternative is a programming error, never a matter of input: abort.
+  void check() const {
+    if (!ok()) die("value() of a Result that holds an error");
+  }
+  [[noreturn]] static void die(const char* what) {
+    std::fputs(what, stderr);
+    std::fputc('\n', stderr);
+    std::abort();
+  }
   std::variant<T, E> v_;
 };
 

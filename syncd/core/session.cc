@@ -17,7 +17,9 @@ IpAddress IpAddress::v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
   // inet_pton needs a NUL-terminated string; addresses are short.
   char buf[INET6_ADDRSTRLEN] = {};
-  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  if (text.empty() || text.size() >= sizeof(buf) || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
   std::memcpy(buf, text.data(), text.size());
   IpAddress ip;
   if (inet_pton(AF_INET, buf, ip.bytes.data()) == 1) {

@@ -7,6 +7,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstring>
 
@@ -139,9 +140,13 @@ Tuple untranslatedReply(const Session& s, bool snat, bool dnat) {
 
 // What an update may change on an existing entry (ctnetlink_change_conntrack refuses NAT,
 // helper and master changes).
-void putMutable(nlmsghdr* nlh, const Session& s) {
+void putMutable(nlmsghdr* nlh, const Session& s, CtOp op) {
   mnl_attr_put_u32(nlh, CTA_STATUS, htonl((s.status & status::kWritable) | IPS_CONFIRMED));
-  if (s.timeout != 0) mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(s.timeout));
+  // A create needs a timeout (EINVAL without one); a dump reports 0 for an entry in its last
+  // second, which must still be copyable.
+  if (op == CtOp::kCreate || s.timeout != 0) {
+    mnl_attr_put_u32(nlh, CTA_TIMEOUT, htonl(std::max<uint32_t>(s.timeout, 1)));
+  }
   mnl_attr_put_u32(nlh, CTA_MARK, htonl(s.mark));
   putProtoInfo(nlh, s);
   if (s.seq_adj_orig) putSeqAdj(nlh, CTA_SEQ_ADJ_ORIG, *s.seq_adj_orig);
@@ -184,7 +189,7 @@ size_t buildRequest(CtOp op, const Session& s, uint32_t seq, bool ack, std::span
       mnl_attr_nest_end(nlh, help);
     }
   }
-  putMutable(nlh, s);
+  putMutable(nlh, s, op);
   return nlh->nlmsg_len;
 }
 

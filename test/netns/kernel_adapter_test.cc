@@ -185,6 +185,14 @@ TEST_F(KernelAdapter, EveryTrackedProtocolCanBeWritten) {
   }
 }
 
+// A dump reports timeout 0 for an entry in its last second; copying it must still work.
+TEST_F(KernelAdapter, EntryInItsLastSecondCanBeCreated) {
+  std::vector<Session> s{tcp("192.0.2.10", 5, "203.0.113.10", 80)};
+  s[0].timeout = 0;
+  EXPECT_EQ(write(CtOp::kCreate, s)[0].error, 0);
+  EXPECT_EQ(dump().size(), 1u);
+}
+
 TEST_F(KernelAdapter, KernelRacesAreRepaired) {
   const std::vector<Session> first{tcp("192.0.2.10", 1, "203.0.113.10", 80)};
   ASSERT_EQ(write(CtOp::kCreate, first)[0].error, 0);

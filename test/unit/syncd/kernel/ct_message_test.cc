@@ -9,6 +9,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
 
+#include <algorithm>
 #include <map>
 #include <vector>
 
@@ -44,6 +45,7 @@ Session roundTrip(const Session& s, ParseStats& st) {
 // the reply tuple goes out untranslated (the kernel applies the NAT ranges to it itself).
 Session expected(Session s) {
   s.status = (s.status & status::kWritable) | status::kConfirmed;
+  s.timeout = std::max<uint32_t>(s.timeout, 1);  // the kernel refuses a create without one
   if (sourceNat(s)) {
     s.reply.dst = s.orig.src;
     s.reply.dst_port = s.orig.src_port;
