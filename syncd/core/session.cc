@@ -153,7 +153,9 @@ std::string describe(const Session& s) {
   out += " status=" + std::to_string(kept) + " mark=" + std::to_string(s.mark);
   if (s.tcp) {
     out += " tcp=" + std::to_string(s.tcp->state) + "/" + std::to_string(s.tcp->wscale_orig) + "/" +
-           std::to_string(s.tcp->wscale_reply);
+           std::to_string(s.tcp->wscale_reply) + "/" +
+           std::to_string(s.tcp->flags_orig & kTcpFlagsSynced) + "/" +
+           std::to_string(s.tcp->flags_reply & kTcpFlagsSynced);
   }
   if (s.sctp) out += " sctp=" + std::to_string(s.sctp->state);
   if (hasLabels(s)) {

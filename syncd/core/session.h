@@ -80,6 +80,12 @@ inline constexpr uint32_t kHwOffload = 1u << 15;
 inline constexpr uint32_t kWritable = kSeenReply | kAssured | kFixedTimeout;
 }  // namespace status
 
+// TCP flags that describe the connection rather than one kernel's window bookkeeping
+// (IP_CT_TCP_FLAG_WINDOW_SCALE, SACK_PERM, CLOSE_INIT, BE_LIBERAL). MAXACK_SET and
+// DATA_UNACKNOWLEDGED refer to window data that is not synced, so they are neither written nor
+// compared.
+inline constexpr uint8_t kTcpFlagsSynced = 0x0f;
+
 struct TcpInfo {
   uint8_t state = 0;  // enum tcp_conntrack
   uint8_t flags_orig = 0;

@@ -31,11 +31,6 @@ std::string_view opName(CtOp op);
 // Largest request buildRequest() writes; callers keep this much room free per message.
 inline constexpr size_t kMaxRequestSize = 1024;
 
-// TCP flags that describe the connection rather than this kernel's window bookkeeping
-// (IP_CT_TCP_FLAG_WINDOW_SCALE, SACK_PERM, CLOSE_INIT, BE_LIBERAL). MAXACK_SET and
-// DATA_UNACKNOWLEDGED refer to window data that is not synced, so they are not written.
-inline constexpr uint8_t kTcpFlagsSynced = 0x0f;
-
 // Appends one request to buf (at least kMaxRequestSize bytes) and returns its length.
 // NLM_F_ACK is set when `ack` is true; the kernel reports a failing request either way.
 size_t buildRequest(CtOp op, const Session& s, uint32_t seq, bool ack, std::span<uint8_t> buf);
