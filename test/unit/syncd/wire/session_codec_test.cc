@@ -326,6 +326,8 @@ struct BadCase {
   DecodeError want;
   std::function<void(v1::Session*)> mutate;
 };
+// Test listings show the case's name rather than its bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
 
 // Replaces the message with its bytes plus `extra`: a later scalar value wins when parsing, which
 // is how a value this build has no enumerator for arrives.
