@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
   # libraries
   libboost-dev libmnl-dev libnetfilter-conntrack-dev libprotobuf-dev protobuf-compiler
+  libtomlplusplus-dev libsystemd-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the data plane tools the tests, demo and lab drive

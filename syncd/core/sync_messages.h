@@ -1,0 +1,57 @@
+// The sync protocol's messages as plain values: what the protocol state machine consumes and
+// produces. syncd/wire/frame_codec converts them to and from the protobuf Frame on the wire
+// (proto/gwsync.proto documents the protocol).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "syncd/core/session.h"
+
+namespace gwsync::syncd {
+
+inline constexpr uint32_t kProtocolVersion = 1;
+
+struct HelloMsg {
+  uint32_t protocol_version = kProtocolVersion;
+  uint32_t node_id = 0;
+  std::string site;
+  uint64_t epoch = 0;          // the sender's stream
+  uint64_t peer_epoch = 0;     // the receiver's stream the sender holds state for; 0: none
+  uint64_t next_expected = 0;  // next sequence number the sender expects in that stream
+  bool operator==(const HelloMsg&) const = default;
+};
+
+struct Item {
+  enum class Kind : uint8_t { kUpsert, kRemove, kBulkBegin, kBulkEnd };
+  Kind kind = Kind::kUpsert;
+  Session session;             // kUpsert: the session; kRemove: only zone and orig are used
+  uint64_t bulk_id = 0;        // kBulkBegin, kBulkEnd
+  uint64_t bulk_sessions = 0;  // kBulkEnd: how many upserts the bulk carried
+  bool stream_start = false;   // the first item of a new stream
+  bool operator==(const Item&) const = default;
+};
+
+struct ItemsMsg {
+  uint64_t epoch = 0;
+  uint64_t first_seq = 0;
+  std::vector<Item> items;
+  bool operator==(const ItemsMsg&) const = default;
+};
+
+struct AckMsg {
+  uint64_t epoch = 0;
+  uint64_t seq = 0;
+  bool operator==(const AckMsg&) const = default;
+};
+
+struct ResyncRequestMsg {
+  uint32_t reason = 0;
+  bool operator==(const ResyncRequestMsg&) const = default;
+};
+
+using SyncMessage = std::variant<HelloMsg, ItemsMsg, AckMsg, ResyncRequestMsg>;
+
+}  // namespace gwsync::syncd
