@@ -1,0 +1,88 @@
+// gwsync.toml, parsed once at start-up into a plain struct. Every key, its default and its range
+// are documented in docs/configuration.md; field names mirror the keys so the two can be grepped
+// together. The parser rejects unknown keys (typos would otherwise silently keep a default) and
+// reports every error at once, each naming the key and the offending value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "syncd/app/endpoint.h"
+#include "syncd/app/session_filter.h"
+#include "syncd/core/result.h"
+
+namespace gwsync::syncd {
+
+// hot: the standby keeps the peer's sessions in its kernel table all the time, so failover is
+// instant. cold: it keeps them in memory only and writes them to the kernel on takeover.
+enum class NodeMode : uint8_t { kHot, kCold };
+
+struct NodeConfig {
+  uint16_t id = 0;  // required, 1..65535; also the owner id stamped on this node's sessions
+  std::string site;
+  std::string state_dir = "/var/lib/gwsync";
+  NodeMode mode = NodeMode::kHot;
+};
+
+struct SyncConfig {
+  std::optional<ConfigEndpoint> listen;  // absent: this node only dials out
+  ConfigEndpoint peer;                   // required
+  uint16_t peer_id = 0;                  // required, != node.id
+  uint32_t heartbeat_ms = 1000;
+  uint32_t dead_after_ms = 4000;
+  uint32_t retransmit_ms = 1000;
+  uint32_t window = 8192;  // unacknowledged items in flight
+  uint32_t max_frame_bytes = 1048576;
+  uint64_t max_queued_bytes = 33554432;
+  uint32_t reconnect_min_ms = 100;
+  uint32_t reconnect_max_ms = 5000;
+  uint32_t ready_wait_ms = 5000;
+};
+
+struct KernelConfig {
+  uint32_t event_buffer_bytes = 64u << 20;
+  uint32_t batch_bytes = 256u << 10;
+  uint32_t refresh_interval_ms = 10000;
+};
+
+struct ControlConfig {
+  std::string socket = "/run/gwsync/gwsyncd.sock";
+};
+
+struct MetricsConfig {
+  std::optional<ConfigEndpoint> listen;  // absent: no metrics endpoint
+};
+
+struct Config {
+  NodeConfig node;
+  SyncConfig sync;
+  SessionFilter filter;
+  KernelConfig kernel;
+  ControlConfig control;
+  MetricsConfig metrics;
+};
+
+struct ConfigError {
+  std::string origin;  // file name, or what the text came from
+  std::string key;     // dotted key ("sync.peer", "filter.include[2]"); empty for file errors
+  std::string value;   // the offending value as TOML ("\"1.2.3\"", "70000"); empty if none
+  std::string message;
+  uint32_t line = 0;  // set for syntax errors, which have no key
+  uint32_t column = 0;
+};
+
+// One line: `gwsync.toml: sync.peer = "1.2.3": not an address:port (...)`, or for a syntax
+// error `gwsync.toml:3:7: syntax error: ...`.
+std::string format(const ConfigError& e);
+
+using ConfigResult = Result<Config, std::vector<ConfigError>>;
+
+// Reads and parses the file; an unreadable file is one error naming the path and errno.
+ConfigResult loadConfig(const std::string& path);
+// Parses TOML text; origin is the file name used in the errors.
+ConfigResult parseConfig(std::string_view toml_text, std::string_view origin);
+
+}  // namespace gwsync::syncd

@@ -1,0 +1,141 @@
+#include "syncd/app/session_filter.h"
+
+#include <array>
+#include <charconv>
+#include <utility>
+
+namespace gwsync::syncd {
+
+namespace {
+
+constexpr std::array<std::pair<std::string_view, uint8_t>, 8> kProtocols = {{
+    {"tcp", l4::kTcp},
+    {"udp", l4::kUdp},
+    {"udplite", l4::kUdpLite},
+    {"icmp", l4::kIcmp},
+    {"icmpv6", l4::kIcmpv6},
+    {"sctp", l4::kSctp},
+    {"gre", l4::kGre},
+    {"dccp", l4::kDccp},
+}};
+
+// enum tcp_conntrack (include/uapi/linux/netfilter/nf_conntrack_tcp.h). NONE (0) is a transient
+// state the kernel never reports for a confirmed entry, so it is not configurable.
+constexpr std::array<std::pair<std::string_view, uint8_t>, 9> kTcpStates = {{
+    {"syn_sent", 1},
+    {"syn_recv", 2},
+    {"established", 3},
+    {"fin_wait", 4},
+    {"close_wait", 5},
+    {"last_ack", 6},
+    {"time_wait", 7},
+    {"close", 8},
+    {"syn_sent2", 9},
+}};
+
+template <size_t N>
+std::optional<uint8_t> lookup(const std::array<std::pair<std::string_view, uint8_t>, N>& table,
+                              std::string_view name) {
+  for (const auto& [n, v] : table) {
+    if (n == name) return v;
+  }
+  return std::nullopt;
+}
+
+template <size_t N>
+std::string joinNames(const std::array<std::pair<std::string_view, uint8_t>, N>& table) {
+  std::string out;
+  for (const auto& [n, v] : table) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+bool inAny(const std::vector<Prefix>& prefixes, const IpAddress& ip) {
+  for (const auto& p : prefixes) {
+    if (p.contains(ip)) return true;
+  }
+  return false;
+}
+
+// Clears every bit past the first `len`.
+void maskHostBits(IpAddress& ip, uint8_t len) {
+  for (size_t i = 0; i < ip.bytes.size(); ++i) {
+    const size_t first_bit = i * 8;
+    if (first_bit >= len) {
+      ip.bytes[i] = 0;
+    } else if (len - first_bit < 8) {
+      ip.bytes[i] &= static_cast<uint8_t>(0xff << (8 - (len - first_bit)));
+    }
+  }
+}
+
+}  // namespace
+
+bool Prefix::contains(const IpAddress& ip) const {
+  if (ip.family != addr.family) return false;
+  IpAddress masked = ip;
+  maskHostBits(masked, len);
+  return masked.bytes == addr.bytes;
+}
+
+std::string Prefix::toString() const { return addr.toString() + "/" + std::to_string(len); }
+
+Result<Prefix, std::string> parsePrefix(std::string_view text) {
+  const size_t slash = text.find('/');
+  const auto addr = IpAddress::parse(text.substr(0, slash));
+  if (!addr) return fail(std::string("not an address/length prefix (expected e.g. 192.0.2.0/24)"));
+  const unsigned max_len = addr->family == Family::kIpv4 ? 32 : 128;
+  unsigned len = max_len;
+  if (slash != std::string_view::npos) {
+    const std::string_view digits = text.substr(slash + 1);
+    const char* end = digits.data() + digits.size();
+    auto [ptr, ec] = std::from_chars(digits.data(), end, len);
+    if (digits.empty() || digits.size() > 3 || ec != std::errc() || ptr != end) {
+      return fail(std::string("not an address/length prefix (expected e.g. 192.0.2.0/24)"));
+    }
+    if (len > max_len) {
+      return fail("prefix length " + std::to_string(len) + " is longer than " +
+                  std::to_string(max_len) + " for an " +
+                  (addr->family == Family::kIpv4 ? "IPv4" : "IPv6") + " address");
+    }
+  }
+  Prefix p{*addr, static_cast<uint8_t>(len)};
+  maskHostBits(p.addr, p.len);
+  return p;
+}
+
+std::optional<uint8_t> protocolByName(std::string_view name) { return lookup(kProtocols, name); }
+std::optional<uint8_t> tcpStateByName(std::string_view name) { return lookup(kTcpStates, name); }
+std::string protocolNames() { return joinNames(kProtocols); }
+std::string tcpStateNames() { return joinNames(kTcpStates); }
+
+ProtocolSet allProtocols() {
+  ProtocolSet set;
+  for (const auto& [n, v] : kProtocols) set.set(v);
+  return set;
+}
+
+TcpStateSet allTcpStates() {
+  TcpStateSet set;
+  for (const auto& [n, v] : kTcpStates) set.set(v);
+  return set;
+}
+
+bool SessionFilter::accepts(const Session& s) const {
+  if (!protocols.test(s.orig.proto)) return false;
+  // With every state allowed the check is skipped, so a TCP entry without protoinfo (or in a
+  // state newer than our list) still syncs unless the operator asked for specific states.
+  static const TcpStateSet kAll = allTcpStates();
+  if (s.orig.proto == l4::kTcp && tcp_states != kAll) {
+    if (!s.tcp || s.tcp->state >= tcp_states.size() || !tcp_states.test(s.tcp->state)) {
+      return false;
+    }
+  }
+  if (inAny(exclude, s.orig.src) || inAny(exclude, s.orig.dst)) return false;
+  if (include.empty()) return true;
+  return inAny(include, s.orig.src) || inAny(include, s.orig.dst);
+}
+
+}  // namespace gwsync::syncd

@@ -1,0 +1,62 @@
+// Which kernel sessions gwsync syncs: address prefixes, layer-4 protocols and TCP states, as set
+// by the [filter] table of gwsync.toml. Pure values: the daemon asks accepts() for every event,
+// so it does no allocation and no I/O.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "syncd/core/result.h"
+#include "syncd/core/session.h"
+
+namespace gwsync::syncd {
+
+// An address prefix such as 192.0.2.0/24 or 2001:db8::/32.
+struct Prefix {
+  IpAddress addr;  // host bits are always zero (see parsePrefix)
+  uint8_t len = 0;
+
+  // False for an address of the other family: 192.0.2.1 is not in ::/0.
+  bool contains(const IpAddress& ip) const;
+  std::string toString() const;
+  auto operator<=>(const Prefix&) const = default;
+};
+
+// Reads "ADDR/LEN", or a bare address as a host prefix (/32, /128). Host bits are accepted and
+// cleared: "192.0.2.7/24" means 192.0.2.0/24, as `ip route` reads it, because a gateway operator
+// often pastes an interface address with its prefix length and means that interface's network.
+// Rejects a length beyond 32 (IPv4) or 128 (IPv6) and anything that is not an address.
+Result<Prefix, std::string> parsePrefix(std::string_view text);
+
+// Layer-4 protocol by config name ("tcp", "udp", "udplite", "icmp", "icmpv6", "sctp", "gre",
+// "dccp") and TCP conntrack state by name ("syn_sent" ... "syn_sent2", enum tcp_conntrack).
+std::optional<uint8_t> protocolByName(std::string_view name);
+std::optional<uint8_t> tcpStateByName(std::string_view name);
+// The names above, comma-separated, for error messages and docs.
+std::string protocolNames();
+std::string tcpStateNames();
+
+using ProtocolSet = std::bitset<256>;  // indexed by IANA protocol number
+using TcpStateSet = std::bitset<16>;   // indexed by enum tcp_conntrack
+
+ProtocolSet allProtocols();
+TcpStateSet allTcpStates();
+
+// The [filter] table. A session is synced when its protocol is listed, when (if it is TCP) its
+// state is listed, when neither end of its original tuple lies in an exclude prefix, and when one
+// end lies in an include prefix (or include is empty). Exclude wins so that a broad include can
+// carve out a management network. Prefix lists are scanned linearly: configs hold a handful.
+struct SessionFilter {
+  std::vector<Prefix> include;  // empty: every address
+  std::vector<Prefix> exclude;
+  ProtocolSet protocols = allProtocols();
+  TcpStateSet tcp_states = allTcpStates();
+
+  bool accepts(const Session& s) const;
+};
+
+}  // namespace gwsync::syncd
