@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 
 bash scripts/install-deps.sh
 cmake --preset dev >/dev/null
-cmake --build --preset dev -j "$(nproc)" --target gwsync-ct gwsync-traffic
+cmake --build --preset dev -j "$(nproc)" --target gwsyncd gwsyncctl gwsync-ct gwsync-traffic
 exec bash scripts/lab/failover-demo.sh --build-dir build/dev "$@"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Two-gateway failover on network namespaces. A VM holds TCP and UDP sessions to a server
-# through gw-a's stateful firewall and SNAT; the conntrack table is copied to gw-b with
-# gwsync-ct; gw-a fails and both routes move to gw-b. With the copy every session carries on
-# and the server sees the same public IP:port; with --no-sync (the negative control) gw-b's
-# strict tracking drops the TCP sessions' mid-stream packets as invalid.
+# through gw-a's stateful firewall and SNAT; gwsyncd runs on both gateways and replicates gw-a's
+# sessions to gw-b over a sync link; gw-a fails (daemon killed, links down) and both routes move
+# to gw-b. Every session carries on and the server sees the same public IP:port. With
+# --sync copy the table is copied once with gwsync-ct instead of the daemons; with --no-sync (the
+# negative control) gw-b's strict tracking drops the TCP sessions' mid-stream packets as invalid.
 #
 #   vm 192.0.2.10 ── [lan: br0] ──┬── gw-a 192.0.2.2 | 203.0.113.2 ──┬── [wan: br0] ── srv 203.0.113.10
 #                                 └── gw-b 192.0.2.3 | 203.0.113.3 ──┘
-#   both gateways SNAT to 198.51.100.100; srv routes 198.51.100.100/32 via the active gateway.
+#   both gateways SNAT to 198.51.100.100; srv routes 198.51.100.100/32 via the active gateway;
+#   sync link gw-a 198.51.100.253/30 <-> gw-b 198.51.100.254/30 (gwsyncd, TCP port 7801).
 #
 # Prints a timeline and one RESULT line; exits 0 on PASS (or NEGATIVE CONTROL OK), 1 otherwise,
 # 2 on usage errors. Every namespace and process it made is removed on exit, Ctrl-C included.
@@ -20,12 +22,15 @@ readonly PROBE_TIMEOUT_MS=2000
 
 usage() {
   cat <<EOF
-usage: failover-demo.sh [--build-dir DIR] [--tcp N] [--udp M] [--no-sync]
-  --build-dir DIR  build tree with syncd/gwsync-ct and test/tools/gwsync-traffic
+usage: failover-demo.sh [--build-dir DIR] [--tcp N] [--udp M] [--sync gwsyncd|copy|none]
+  --build-dir DIR  build tree with syncd/gwsyncd, syncd/gwsync-ct and test/tools/gwsync-traffic
                    (default: build/dev in the repository)
   --tcp N          TCP sessions (default 100)
   --udp M          UDP sessions (default 20)
-  --no-sync        negative control: skip the state copy; the TCP sessions must die
+  --sync MODE      gwsyncd (default): both daemons replicate continuously;
+                   copy: one gwsync-ct copy of gw-a's table to gw-b before the failure;
+                   none: negative control, no state sync; the TCP sessions must die
+  --no-sync        the same as --sync none
 EOF
 }
 
@@ -40,18 +45,20 @@ build_dir="$here/../../build/dev"
 tcp=100
 udp=20
 sync=1
+mode=gwsyncd
 while (($#)); do
   case $1 in
-    --build-dir | --tcp | --udp)
+    --build-dir | --tcp | --udp | --sync)
       (($# >= 2)) || usage_error "option $1 needs a value"
       case $1 in
         --build-dir) build_dir=$2 ;;
         --tcp) tcp=$2 ;;
         --udp) udp=$2 ;;
+        --sync) mode=$2 ;;
       esac
       shift 2
       ;;
-    --no-sync) sync=0; shift ;;
+    --no-sync) mode=none; shift ;;
     -h | --help) usage; exit 0 ;;
     *) usage_error "unknown option $1" ;;
   esac
@@ -63,11 +70,22 @@ for opt in tcp udp; do
 done
 tcp=$((10#$tcp))
 udp=$((10#$udp))
+case $mode in
+  gwsyncd | copy) sync=1 ;;
+  none) sync=0 ;;
+  *) usage_error "--sync: '$mode' is not gwsyncd, copy or none" ;;
+esac
 ((tcp + udp > 0)) || usage_error "--tcp and --udp are both 0: nothing to fail over"
 ((sync == 1 || tcp > 0)) || usage_error "--no-sync needs TCP sessions (--tcp N, N > 0)"
-ct_tool="$build_dir/syncd/gwsync-ct"
+ct_tool="$build_dir/syncd/app/gwsync-ct"
+daemon="$build_dir/syncd/app/gwsyncd"
+ctl="$build_dir/syncd/app/gwsyncctl"
 traffic="$build_dir/test/tools/gwsync-traffic"
 [[ -x "$ct_tool" ]] || usage_error "--build-dir: $ct_tool is missing (build target gwsync-ct)"
+if [[ $mode == gwsyncd ]]; then
+  [[ -x "$daemon" && -x "$ctl" ]] ||
+    usage_error "--build-dir: $daemon or $ctl is missing (build targets gwsyncd gwsyncctl)"
+fi
 [[ -x "$traffic" ]] || usage_error "--build-dir: $traffic is missing (build target gwsync-traffic)"
 ((EUID == 0)) || { echo "failover-demo: needs root (network namespaces, nftables)" >&2; exit 1; }
 
@@ -136,6 +154,73 @@ build_topology() {
   lab_wait_up 3000 vm eth0 gw-a lan gw-a wan gw-b lan gw-b wan srv eth0
   ip -n "$(lab_ns vm)" route add default via 192.0.2.2
   ip -n "$(lab_ns srv)" route add "$PUBLIC_IP/32" via 203.0.113.2
+  lab_veth gw-a sync gw-b sync
+  lab_addr gw-a sync 198.51.100.253/30
+  lab_addr gw-b sync 198.51.100.254/30
+}
+
+# write_config NAME ID PEER_ID OWN_ADDR PEER_ADDR: a gwsyncd configuration for one gateway.
+write_config() {
+  mkdir -p "$LAB_TMP/$1"
+  cat >"$LAB_TMP/$1/gwsync.toml" <<EOT
+[node]
+id = $2
+site = "$1"
+state_dir = "$LAB_TMP/$1/state"
+mode = "hot"
+
+[sync]
+listen = "$4:7801"
+peer = "$5:7801"
+peer_id = $3
+heartbeat_ms = 200
+dead_after_ms = 1000
+ready_wait_ms = 3000
+
+[filter]
+include = ["192.0.2.0/24"]   # the LAN's flows; the sync link's own connection stays out
+
+[kernel]
+refresh_interval_ms = 2000
+
+[control]
+socket = "$LAB_TMP/$1/gwsyncd.sock"
+EOT
+}
+
+ctl_status() {  # ctl_status NAME KEY: one value of `gwsyncctl status`
+  "$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" status 2>/dev/null | sed -n "s/^$2: //p"
+}
+
+# shellcheck disable=SC2317  # runs from wait_for
+daemons_ready() {
+  [[ "$(ctl_status gw-a ready)" == yes && "$(ctl_status gw-b ready)" == yes &&
+     "$(ctl_status gw-a peer)" == "2 connected" ]]
+}
+
+start_daemons() {
+  local n
+  write_config gw-a 1 2 198.51.100.253 198.51.100.254
+  write_config gw-b 2 1 198.51.100.254 198.51.100.253
+  for n in gw-a gw-b; do
+    lab_spawn "$LAB_TMP/$n/gwsyncd.log" ip netns exec "$(lab_ns "$n")" \
+      "$daemon" --config "$LAB_TMP/$n/gwsync.toml"
+    [[ $n == gw-a ]] && pid_gw_a=$LAB_LAST_PID
+  done
+  wait_for 10000 daemons_ready || fail "gwsyncd did not get ready: $(tail -n 3 "$LAB_TMP/gw-a/gwsyncd.log" "$LAB_TMP/gw-b/gwsyncd.log")"
+}
+
+# shellcheck disable=SC2317  # runs from wait_for
+synced() {  # gw-b holds a copy of every session of gw-a
+  (($(ctl_status gw-b sessions_peer) >= tcp + udp && $(lab_ct_count gw-b) >= tcp + udp))
+}
+
+wait_synced() {
+  local t0
+  t0=$(lab_now_ms)
+  wait_for 10000 synced || fail "gw-b did not receive gw-a's sessions: status $(ctl_status gw-b sessions_peer)"
+  lab_log "gwsyncd: gw-b holds $(ctl_status gw-b sessions_peer) sessions of gw-a in its kernel table" \
+    "(checked $(($(lab_now_ms) - t0)) ms after probe 1); gw-b: $(gateway_state gw-b)"
 }
 
 # shellcheck disable=SC2317  # runs from wait_for
@@ -217,19 +302,28 @@ copy_state() {
 fail_gateway_a() {
   local t0
   t0=$(lab_now_ms)
+  if [[ $mode == gwsyncd ]]; then
+    kill -KILL "$pid_gw_a" 2>/dev/null || true
+    wait "$pid_gw_a" 2>/dev/null || true
+  fi
   ip -n "$(lab_ns gw-a)" link set lan down
   ip -n "$(lab_ns gw-a)" link set wan down
   ip -n "$(lab_ns vm)" route replace default via 192.0.2.3
   ip -n "$(lab_ns vm)" neigh flush dev eth0
   ip -n "$(lab_ns srv)" route replace "$PUBLIC_IP/32" via 203.0.113.3
-  lab_log "gw-a failed: links down; vm default via 192.0.2.3 (gw-b), srv routes" \
+  lab_log "gw-a failed: $([[ $mode == gwsyncd ]] && echo 'gwsyncd killed, ')links down;" \
+    "vm default via 192.0.2.3 (gw-b), srv routes" \
     "$PUBLIC_IP/32 via 203.0.113.3 ($(($(lab_now_ms) - t0)) ms)"
 }
 
-lab_log "lab $LAB_PREFIX: $tcp TCP + $udp UDP sessions, state sync $( ((sync)) && echo on || echo OFF)"
+lab_log "lab $LAB_PREFIX: $tcp TCP + $udp UDP sessions, state sync: $mode"
 build_topology
 lab_log "topology up: vm - lan - gw-a/gw-b - wan - srv; gateways: stateful forward," \
   "SNAT to $PUBLIC_IP, nf_conntrack_tcp_loose=0"
+if [[ $mode == gwsyncd ]]; then
+  start_daemons
+  lab_log "gwsyncd running on gw-a (node 1) and gw-b (node 2), hot mode, connected and ready"
+fi
 start_server
 lab_log "server listening on $SERVER_IP:$SERVER_PORT (TCP + UDP echo)"
 start_client
@@ -242,7 +336,9 @@ lab_log "gw-a: $(gateway_state gw-a)"
 (($(lab_ct_count gw-a) >= tcp + udp && $(lab_nft_counter gw-a lan_snat) >= tcp + udp)) ||
   fail "gw-a does not show the sessions in conntrack and its snat counter"
 
-if ((sync)); then
+if [[ $mode == gwsyncd ]]; then
+  wait_synced
+elif [[ $mode == copy ]]; then
   copy_state
 else
   lab_log "state copy skipped (--no-sync); gw-b: $(gateway_state gw-b)"

@@ -65,7 +65,7 @@ void SyncEngine::own(const Session& s, bool by_default, Millis now) {
   if (by_default) return;
   if ((s.mark & options_.peer_mark) != 0) {
     // Our kernel still marks it as the peer's copy; after a restart we would take it for one.
-    changes_.push_back({KernelChange::Kind::kUpdate, o.session});
+    changes_.push_back({KernelChange::Kind::kUpdate, o.session, KernelChange::Origin::kLocal});
   }
   sender_.markChanged(key);
 }
@@ -90,7 +90,7 @@ void SyncEngine::resolve() {
     Session gone;
     gone.zone = key.zone;
     gone.orig = key.orig;
-    changes_.push_back({KernelChange::Kind::kRemove, std::move(gone)});
+    changes_.push_back({KernelChange::Kind::kRemove, std::move(gone), KernelChange::Origin::kLocal});
     ++stats_.stale_copies_deleted;
   };
   for (const auto& [key, s] : unresolved_) remove(key);
@@ -104,6 +104,16 @@ void SyncEngine::resolve() {
     it = owned_.erase(it);
   }
   resolving_ = false;
+}
+
+void SyncEngine::flushPeerSessions() {
+  for (const auto& [key, entry] : receiver_.table()) {
+    Session gone;
+    gone.zone = key.zone;
+    gone.orig = key.orig;
+    changes_.push_back({KernelChange::Kind::kRemove, std::move(gone), KernelChange::Origin::kLocal});
+  }
+  receiver_.table().clear();
 }
 
 void SyncEngine::claimUnresolved(Millis now) {

@@ -33,6 +33,9 @@ namespace gwsync::syncd {
 
 enum class LocalEvent : uint8_t { kNew, kUpdate, kDestroy };
 
+// The conntrack mark bit that labels the peer's copies in our kernel, unless configured otherwise.
+inline constexpr uint32_t kPeerMark = 0x80000000u;
+
 struct EngineStats {
   uint64_t local_changes = 0;
   uint64_t local_removes = 0;
@@ -61,7 +64,7 @@ class SyncEngine {
     Millis dead_after{4000};
     Millis retransmit{1000};
     Millis refresh{10000};
-    uint32_t peer_mark = 0x80000000u;  // conntrack mark bit of the peer's copies in our kernel
+    uint32_t peer_mark = kPeerMark;  // conntrack mark bit of the peer's copies in our kernel
   };
 
   explicit SyncEngine(Options options);
@@ -74,6 +77,9 @@ class SyncEngine {
   // set in line with it and queues what changed and what the peer's copies need refreshed.
   void onLocalSnapshot(const std::vector<Session>& dump, Millis now);
   void requestBulk() { sender_.startBulk(); }
+  // Forgets every peer session and deletes our kernel's copies of them (gwsyncctl flush); the
+  // daemon then asks the peer for a resync.
+  void flushPeerSessions();
   // No peer to ask: keep every unresolved copy from the start-up dump.
   void claimUnresolved(Millis now);
   bool resolving() const { return resolving_; }

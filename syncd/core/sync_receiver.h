@@ -21,8 +21,12 @@ namespace gwsync::syncd {
 // one of our own entries to correct.
 struct KernelChange {
   enum class Kind : uint8_t { kCreate, kUpdate, kRemove };
+  // kPeer: the peer's session (cold mode keeps these until a commit); kLocal: a correction of our
+  // own kernel (a copy that became ours, a stale copy to delete), applied in either mode.
+  enum class Origin : uint8_t { kPeer, kLocal };
   Kind kind;
   Session session;  // kRemove: zone and orig
+  Origin origin = Origin::kPeer;
 };
 
 struct ReceiverStats {

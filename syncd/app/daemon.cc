@@ -1,0 +1,281 @@
+#include "syncd/app/daemon.h"
+
+#include <systemd/sd-daemon.h>
+
+#include <cstring>
+
+#include "syncd/kernel/ct_dump.h"
+
+namespace gwsync::syncd {
+
+namespace {
+
+constexpr Millis kTick{20};
+
+Endpoint toEndpoint(const ConfigEndpoint& e) { return Endpoint{e.addr.toString(), e.port}; }
+
+SyncEngine::Options engineOptions(const Config& c, uint64_t epoch) {
+  return SyncEngine::Options{.node_id = c.node.id,
+                             .peer_id = c.sync.peer_id,
+                             .site = c.node.site,
+                             .epoch = epoch,
+                             .window = c.sync.window,
+                             .max_items_per_frame = 512,
+                             .heartbeat = Millis{c.sync.heartbeat_ms},
+                             .dead_after = Millis{c.sync.dead_after_ms},
+                             .retransmit = Millis{c.sync.retransmit_ms},
+                             .refresh = Millis{c.kernel.refresh_interval_ms},
+                             .peer_mark = kPeerMark};
+}
+
+CtOp opFor(KernelChange::Kind k) {
+  switch (k) {
+    case KernelChange::Kind::kCreate: return CtOp::kCreate;
+    case KernelChange::Kind::kUpdate: return CtOp::kUpdate;
+    case KernelChange::Kind::kRemove: return CtOp::kDelete;
+  }
+  return CtOp::kUpdate;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_context& io,
+                                                            Config config, uint64_t epoch) {
+  auto writer = ConntrackWriter::open({.batch_bytes = config.kernel.batch_bytes});
+  if (!writer) return fail(writer.error());
+  std::unique_ptr<Daemon> d(new Daemon(io, std::move(config), epoch, std::move(*writer)));
+  ConntrackEventSource::Options eo;
+  eo.receive_buffer = static_cast<int>(d->config_.kernel.event_buffer_bytes);
+  eo.ignore_port_ids = {d->writer_.portId()};
+  Daemon* self = d.get();
+  auto events = ConntrackEventSource::open(
+      io, eo,
+      {.on_events = [self](std::span<const CtEvent> ev) { self->onEvents(ev); },
+       .on_overrun =
+           [self] {
+             ++self->stats_.overruns;
+             logLine(Prio::kWarning, "conntrack events lost (ENOBUFS): resyncing from a dump");
+             self->snapshot_pending_ = true;
+           }});
+  if (!events) return fail(events.error());
+  d->events_ = std::move(*events);
+  const auto& sync = d->config_.sync;
+  const bool dial = d->config_.node.id < sync.peer_id;
+  if (!dial && !sync.listen) {
+    return fail("sync.listen is required on the node with the higher id (node.id " +
+                std::to_string(d->config_.node.id) + " > sync.peer_id " +
+                std::to_string(sync.peer_id) + "): the lower id dials, the higher listens");
+  }
+  PeerChannelOptions po;
+  if (sync.listen) po.listen = toEndpoint(*sync.listen);
+  po.peer = toEndpoint(sync.peer);
+  po.dial = dial;
+  po.max_frame_bytes = sync.max_frame_bytes;
+  po.max_queued_bytes = sync.max_queued_bytes;
+  po.backoff_min = Millis{sync.reconnect_min_ms};
+  po.backoff_max = Millis{sync.reconnect_max_ms};
+  d->channel_ = std::make_unique<PeerChannel>(
+      io, po,
+      PeerChannelHandlers{
+          .on_up =
+              [self] {
+                logLine(Prio::kInfo, "peer %u connected", self->config_.sync.peer_id);
+                self->engine_.onConnected(self->now());
+                self->pump();
+              },
+          .on_message = [self](SyncMessage&& m) { self->onMessage(std::move(m)); },
+          .on_down =
+              [self](std::string_view reason) {
+                logLine(Prio::kWarning, "peer %u disconnected: %.*s (%s)", self->config_.sync.peer_id,
+                        static_cast<int>(reason.size()), reason.data(),
+                        self->channel_->lastDownDetail().c_str());
+                self->engine_.onDisconnected();
+              },
+          .on_writable = [self] { self->pump(); }});
+  return d;
+}
+
+Daemon::Daemon(boost::asio::io_context& io, Config config, uint64_t epoch, ConntrackWriter writer)
+    : io_(io),
+      config_(std::move(config)),
+      epoch_(epoch),
+      writer_(std::move(writer)),
+      engine_(engineOptions(config_, epoch)),
+      tick_timer_(io),
+      refresh_timer_(io),
+      started_(std::chrono::steady_clock::now()) {}
+
+Daemon::~Daemon() { stop(); }
+
+Millis Daemon::now() const {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+Result<Ok, std::string> Daemon::start() {
+  // Events first, so nothing that happens during the dump is missed; they are read after it.
+  events_->start();
+  snapshot(false);
+  if (stats_.dump_failures > 0) return fail(std::string("initial conntrack dump failed"));
+  logLine(Prio::kInfo, "node %u epoch %llu: %zu sessions of ours, %zu copies to settle with peer %u",
+          config_.node.id, static_cast<unsigned long long>(epoch_), engine_.owned().size(),
+          engine_.unresolvedSize(), config_.sync.peer_id);
+  if (auto r = channel_->start(); !r) return fail(r.error());
+  auto control = ControlServer::start(io_, {.path = config_.control.socket, .commands = commands()});
+  if (!control) return fail(control.error());
+  control_ = std::move(*control);
+  scheduleTick();
+  scheduleRefresh();
+  return Ok{};
+}
+
+void Daemon::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1");
+  boost::system::error_code ec;
+  tick_timer_.cancel(ec);
+  refresh_timer_.cancel(ec);
+  if (events_) events_->stop();
+  if (channel_) channel_->stop();
+  if (control_) control_->stop();
+}
+
+void Daemon::onEvents(std::span<const CtEvent> events) {
+  for (const CtEvent& e : events) {
+    if (!config_.filter.accepts(e.session)) {
+      ++stats_.events_filtered;
+      continue;
+    }
+    const LocalEvent type = e.type == CtEventType::kNew      ? LocalEvent::kNew
+                            : e.type == CtEventType::kUpdate ? LocalEvent::kUpdate
+                                                             : LocalEvent::kDestroy;
+    engine_.onLocalEvent(type, e.session);
+  }
+  applyChanges();
+  pump();
+}
+
+void Daemon::onMessage(SyncMessage&& m) {
+  if (!engine_.onMessage(m, now())) {
+    logLine(Prio::kErr, "a node other than peer %u answered: dropping the connection",
+            config_.sync.peer_id);
+    channel_->disconnect("wrong_peer");
+    return;
+  }
+  applyChanges();
+  pump();
+  checkReady();
+}
+
+void Daemon::snapshot(bool bulk) {
+  std::vector<Session> dump;
+  ParseStats st;
+  auto r = dumpConntrack(
+      [&](Session&& s) {
+        // The peer's copies always count: a restarted daemon must find the stale ones.
+        if ((s.mark & kPeerMark) != 0 || config_.filter.accepts(s)) dump.push_back(std::move(s));
+      },
+      st);
+  ++stats_.snapshots;
+  if (!r) {
+    ++stats_.dump_failures;
+    logLine(Prio::kErr, "%s", r.error().c_str());
+    snapshot_pending_ = true;  // try again at the next tick
+    return;
+  }
+  engine_.onLocalSnapshot(dump, now());
+  if (bulk) engine_.requestBulk();
+  applyChanges();
+  pump();
+}
+
+void Daemon::pump() {
+  if (stopping_ || !channel_ || !channel_->writable()) return;
+  for (const SyncMessage& m : engine_.poll(now())) {
+    if (!channel_->send(m)) ++stats_.send_refused;
+  }
+}
+
+void Daemon::applyChanges() {
+  std::vector<KernelChange> changes = engine_.takeKernelChanges();
+  if (changes.empty()) return;
+  if (config_.node.mode == NodeMode::kCold) {
+    // Cold standby: the peer's sessions stay in memory until a commit; only corrections of our
+    // own kernel are written.
+    std::erase_if(changes, [](const KernelChange& c) { return c.origin == KernelChange::Origin::kPeer; });
+  }
+  write(changes);
+}
+
+void Daemon::write(const std::vector<KernelChange>& changes) {
+  std::vector<CtWrite> writes;
+  writes.reserve(changes.size());
+  for (const KernelChange& c : changes) writes.push_back({opFor(c.kind), &c.session});
+  const auto results = writer_.apply(writes);
+  stats_.kernel_writes += results.size();
+  for (size_t i = 0; i < results.size(); ++i) {
+    const int err = results[i].error;
+    if (err == 0 || (err == ENOENT && writes[i].op == CtOp::kDelete)) continue;
+    ++stats_.kernel_write_errors[err];
+    if (write_errors_log_.allow()) {
+      logLine(Prio::kWarning, "kernel %s failed: %s: %s",
+              std::string(opName(results[i].done)).c_str(), std::strerror(err),
+              describe(changes[i].session).c_str());
+    }
+  }
+}
+
+void Daemon::tick() {
+  const Millis t = now();
+  if (snapshot_pending_) {
+    snapshot_pending_ = false;
+    snapshot(true);
+  }
+  if (engine_.peerDead(t)) {
+    logLine(Prio::kWarning, "peer %u silent for %u ms: reconnecting", config_.sync.peer_id,
+            config_.sync.dead_after_ms);
+    channel_->disconnect("dead_peer");
+  }
+  pump();
+  checkReady();
+}
+
+void Daemon::checkReady() {
+  if (ready_) return;
+  const auto waited = std::chrono::steady_clock::now() - started_;
+  const bool exchanged = engine_.receiver().stats().bulks_received > 0 &&
+                         engine_.sender().stats().bulks_completed > 0 &&
+                         engine_.sender().windowSize() == 0;
+  const bool gave_up = waited >= Millis{config_.sync.ready_wait_ms};
+  if (!exchanged && !gave_up) return;
+  if (engine_.resolving()) {
+    logLine(Prio::kWarning, "peer %u did not answer within %u ms: keeping %zu copies from before",
+            config_.sync.peer_id, config_.sync.ready_wait_ms, engine_.unresolvedSize());
+    engine_.claimUnresolved(now());
+  }
+  ready_ = true;
+  logLine(Prio::kInfo, "ready: %zu sessions of ours, %zu of peer %u (%s)", engine_.owned().size(),
+          engine_.peerSessions().size(), config_.sync.peer_id,
+          exchanged ? "first bulk exchange done" : "peer absent");
+  sd_notify(0, "READY=1");
+}
+
+void Daemon::scheduleTick() {
+  tick_timer_.expires_after(kTick);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    tick();
+    scheduleTick();
+  });
+}
+
+void Daemon::scheduleRefresh() {
+  refresh_timer_.expires_after(Millis{config_.kernel.refresh_interval_ms});
+  refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    snapshot(false);  // refreshes idle sessions' timeouts at the peer, catches missed events
+    scheduleRefresh();
+  });
+}
+
+}  // namespace gwsync::syncd

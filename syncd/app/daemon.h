@@ -1,0 +1,97 @@
+// Daemon: gwsyncd's wiring. Owns the kernel adapters (event source, writer), the sync engine,
+// the peer channel and the control socket, and moves data between them:
+//   kernel events and dumps -> filter -> engine -> channel -> peer
+//   peer -> channel -> engine -> writer -> kernel (hot mode; cold mode keeps them until commit)
+// Everything runs on one io_context thread; nothing throws out of a handler.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "syncd/app/config.h"
+#include "syncd/app/control_server.h"
+#include "syncd/app/log.h"
+#include "syncd/core/sync_engine.h"
+#include "syncd/kernel/ct_events.h"
+#include "syncd/kernel/ct_writer.h"
+#include "syncd/net/peer_channel.h"
+
+namespace gwsync::syncd {
+
+struct DaemonStats {
+  uint64_t events_filtered = 0;      // not synced by [filter]
+  uint64_t snapshots = 0;            // kernel dumps taken
+  uint64_t dump_failures = 0;
+  uint64_t overruns = 0;             // lost kernel events, repaired by a dump and a bulk
+  uint64_t send_refused = 0;         // frames the channel refused (backpressure, disconnected)
+  uint64_t kernel_writes = 0;
+  std::map<int, uint64_t> kernel_write_errors;  // by errno
+  uint64_t commits = 0;
+};
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>, std::string> create(boost::asio::io_context& io,
+                                                            Config config, uint64_t epoch);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Takes the initial dump, opens the channel and the control socket, starts the timers.
+  Result<Ok, std::string> start();
+  // Cancels everything so that io_context::run() returns.
+  void stop();
+
+ private:
+  Daemon(boost::asio::io_context& io, Config config, uint64_t epoch, ConntrackWriter writer);
+  Millis now() const;
+
+  void onEvents(std::span<const CtEvent> events);
+  void onMessage(SyncMessage&& m);
+  void snapshot(bool bulk);
+  void pump();
+  void applyChanges();
+  void write(const std::vector<KernelChange>& changes);
+  void tick();
+  void checkReady();
+  void scheduleTick();
+  void scheduleRefresh();
+
+  // Control commands (daemon_control.cc).
+  std::map<std::string, ControlServer::Handler, std::less<>> commands();
+  std::string cmdStatus() const;
+  std::string cmdPeers() const;
+  std::string cmdSessions(std::string_view args) const;
+  std::string cmdCommit();
+  std::string cmdResync();
+  std::string cmdFlush();
+  std::string cmdStats() const;
+
+  boost::asio::io_context& io_;
+  Config config_;
+  uint64_t epoch_;
+  ConntrackWriter writer_;
+  std::unique_ptr<ConntrackEventSource> events_;
+  SyncEngine engine_;
+  std::unique_ptr<PeerChannel> channel_;
+  std::unique_ptr<ControlServer> control_;
+  boost::asio::steady_timer tick_timer_;
+  boost::asio::steady_timer refresh_timer_;
+  std::chrono::steady_clock::time_point started_;
+  Millis last_heard_log_{0};
+  bool ready_ = false;
+  bool stopping_ = false;
+  bool snapshot_pending_ = false;
+  DaemonStats stats_;
+  RateLimit write_errors_log_{10, std::chrono::seconds(10)};
+};
+
+}  // namespace gwsync::syncd

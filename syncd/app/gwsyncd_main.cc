@@ -1,0 +1,113 @@
+// gwsyncd: the gateway state-sync daemon. See README.md and docs/configuration.md.
+#include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
+
+#include <sys/stat.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "syncd/app/config.h"
+#include "syncd/app/daemon.h"
+#include "syncd/app/epoch_store.h"
+#include "syncd/app/log.h"
+
+namespace gs = gwsync::syncd;
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: gwsyncd [--config FILE] [--check-config]\n"
+    "  --config FILE    configuration (default /etc/gwsync/gwsync.toml)\n"
+    "  --check-config   validate the configuration, print every error, and exit\n";
+
+int usageError(const std::string& msg) {
+  std::fprintf(stderr, "gwsyncd: %s\n%s", msg.c_str(), kUsage);
+  return 2;
+}
+
+// Creates a directory and its parents (mode 0750); an existing one is fine.
+bool makeDirs(const std::string& path, std::string& error) {
+  for (size_t pos = 1; pos <= path.size(); ++pos) {
+    if (pos != path.size() && path[pos] != '/') continue;
+    const std::string part = path.substr(0, pos);
+    if (::mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) {
+      error = part + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string parentDir(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos || slash == 0 ? "" : path.substr(0, slash);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string path = "/etc/gwsync/gwsync.toml";
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config") {
+      if (++i >= argc) return usageError("--config needs a file");
+      path = argv[i];
+    } else if (arg == "--check-config") {
+      check_only = true;
+    } else if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else {
+      return usageError("unknown argument '" + arg + "'");
+    }
+  }
+
+  auto config = gs::loadConfig(path);
+  if (!config) {
+    for (const auto& e : config.error()) std::fprintf(stderr, "%s\n", gs::format(e).c_str());
+    std::fprintf(stderr, "gwsyncd: %zu configuration error(s) in %s\n", config.error().size(),
+                 path.c_str());
+    return 1;
+  }
+  if (check_only) {
+    std::printf("%s: configuration OK\n", path.c_str());
+    return 0;
+  }
+
+  std::string err;
+  if (!makeDirs(config->node.state_dir, err) ||
+      !makeDirs(parentDir(config->control.socket), err)) {
+    std::fprintf(stderr, "gwsyncd: %s\n", err.c_str());
+    return 1;
+  }
+  auto epoch = gs::bumpEpoch(config->node.state_dir);
+  if (!epoch) {
+    std::fprintf(stderr, "gwsyncd: node.state_dir: %s\n", epoch.error().c_str());
+    return 1;
+  }
+
+  boost::asio::io_context io;
+  auto daemon = gs::Daemon::create(io, std::move(*config), *epoch);
+  if (!daemon) {
+    std::fprintf(stderr, "gwsyncd: %s\n", daemon.error().c_str());
+    return 1;
+  }
+  if (auto r = (*daemon)->start(); !r) {
+    std::fprintf(stderr, "gwsyncd: %s\n", r.error().c_str());
+    return 1;
+  }
+  boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+  signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    if (ec) return;
+    gs::logLine(gs::Prio::kInfo, "signal %d: shutting down", sig);
+    (*daemon)->stop();
+  });
+  io.run();
+  gs::logLine(gs::Prio::kInfo, "stopped");
+  return 0;
+}
