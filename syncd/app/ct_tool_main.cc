@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -20,12 +21,17 @@ namespace gs = gwsync::syncd;
 namespace {
 
 constexpr const char* kUsage =
-    "usage: gwsync-ct dump  [--netns NAME]\n"
-    "       gwsync-ct watch [--netns NAME] [--seconds N]\n"
-    "       gwsync-ct copy  --from NAME --to NAME\n"
-    "dump:  print every conntrack entry, one normalised line each\n"
-    "watch: print conntrack events as they happen (default 10 s)\n"
-    "copy:  write every entry of one namespace's table into another's, NAT included\n";
+    "usage: gwsync-ct dump   [--netns NAME] [--strip-mark HEX]\n"
+    "       gwsync-ct watch  [--netns NAME] [--seconds N]\n"
+    "       gwsync-ct copy   --from NAME --to NAME\n"
+    "       gwsync-ct inject [--netns NAME] --count N [--first K] [--delete]\n"
+    "dump:   print every conntrack entry, one normalised line each (--strip-mark clears those\n"
+    "        mark bits first, e.g. 0x80000000, gwsyncd's bit for the peer's copies)\n"
+    "watch:  print conntrack events as they happen (default 10 s)\n"
+    "copy:   write every entry of one namespace's table into another's, NAT included\n"
+    "inject: create (or --delete) N synthetic established TCP sessions with SNAT, numbered\n"
+    "        from K: 192.0.2.0/24 -> 203.0.113.0/24 translated to 198.51.100.100, as a\n"
+    "        gateway's traffic would; a load generator for tests and benchmarks\n";
 
 struct Args {
   std::string cmd;
@@ -33,11 +39,27 @@ struct Args {
   std::string from;
   std::string to;
   int seconds = 10;
+  uint32_t strip_mark = 0;
+  long count = -1;
+  long first = 0;
+  bool remove = false;
 };
+
 
 [[noreturn]] void usageError(const std::string& msg) {
   std::fprintf(stderr, "gwsync-ct: %s\n%s", msg.c_str(), kUsage);
   std::exit(2);
+}
+
+long number(const std::string& opt, const std::string& val, long min, long max, int base = 10) {
+  char* end = nullptr;
+  errno = 0;
+  const long v = std::strtol(val.c_str(), &end, base);
+  if (val.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
+    usageError(opt + ": '" + val + "' is not a number in " + std::to_string(min) + ".." +
+               std::to_string(max));
+  }
+  return v;
 }
 
 Args parseArgs(int argc, char** argv) {
@@ -50,6 +72,10 @@ Args parseArgs(int argc, char** argv) {
   }
   for (int i = 2; i < argc; ++i) {
     const std::string opt = argv[i];
+    if (opt == "--delete") {
+      a.remove = true;
+      continue;
+    }
     if (i + 1 >= argc) usageError("option " + opt + " needs a value");
     const std::string val = argv[++i];
     if (opt == "--netns") {
@@ -59,15 +85,21 @@ Args parseArgs(int argc, char** argv) {
     } else if (opt == "--to") {
       a.to = val;
     } else if (opt == "--seconds") {
-      char* end = nullptr;
-      const long v = std::strtol(val.c_str(), &end, 10);
-      if (*end != '\0' || v < 1 || v > 86400) usageError("--seconds: '" + val + "' is not 1..86400");
-      a.seconds = static_cast<int>(v);
+      a.seconds = static_cast<int>(number(opt, val, 1, 86400));
+    } else if (opt == "--strip-mark") {
+      a.strip_mark = static_cast<uint32_t>(number(opt, val, 0, 0xffffffffL, 16));
+    } else if (opt == "--count") {
+      a.count = number(opt, val, 0, 4000000);
+    } else if (opt == "--first") {
+      a.first = number(opt, val, 0, 4000000);
     } else {
       usageError("unknown option " + opt);
     }
   }
-  if (a.cmd != "dump" && a.cmd != "watch" && a.cmd != "copy") usageError("unknown command " + a.cmd);
+  if (a.cmd != "dump" && a.cmd != "watch" && a.cmd != "copy" && a.cmd != "inject") {
+    usageError("unknown command " + a.cmd);
+  }
+  if (a.cmd == "inject" && a.count < 0) usageError("inject needs --count");
   if (a.cmd == "copy" && (a.from.empty() || a.to.empty())) usageError("copy needs --from and --to");
   return a;
 }
@@ -94,7 +126,11 @@ int dump(const Args& a) {
   auto ns = orDie(gs::NetnsGuard::enter(a.netns));
   gs::ParseStats st;
   auto sum = orDie(gs::dumpConntrack(
-      [](gs::Session&& s) { std::printf("%s\n", gs::describe(s).c_str()); }, st));
+      [&a](gs::Session&& s) {
+        s.mark &= ~a.strip_mark;
+        std::printf("%s\n", gs::describe(s).c_str());
+      },
+      st));
   reportParse(st);
   std::fprintf(stderr, "gwsync-ct: %zu entries\n", sum.entries);
   return 0;
@@ -154,11 +190,51 @@ int copy(const Args& a) {
   return failed == 0 ? 0 : 1;
 }
 
+// Session number i of the synthetic load: distinct original and translated tuples for up to
+// 4 million sessions (64000 ports per client address and per server address).
+gs::Session synthetic(long i) {
+  const auto u = static_cast<uint32_t>(i);
+  gs::Session s;
+  s.orig.proto = s.reply.proto = gs::l4::kTcp;
+  s.orig.src = gs::IpAddress::v4(192, 0, 2, static_cast<uint8_t>(1 + (u / 64000) % 250));
+  s.orig.dst = gs::IpAddress::v4(203, 0, 113, static_cast<uint8_t>(1 + (u / 64000) / 250));
+  s.orig.src_port = static_cast<uint16_t>(1024 + u % 64000);
+  s.orig.dst_port = 443;
+  s.reply = gs::invert(s.orig);
+  s.reply.dst = gs::IpAddress::v4(198, 51, 100, 100);
+  s.status = gs::status::kSeenReply | gs::status::kAssured;
+  s.timeout = 3600;
+  s.tcp = gs::TcpInfo{.state = 3};  // ESTABLISHED
+  return s;
+}
+
+int inject(const Args& a) {
+  auto ns = orDie(gs::NetnsGuard::enter(a.netns));
+  auto writer = orDie(gs::ConntrackWriter::open({}));
+  std::vector<gs::Session> sessions;
+  sessions.reserve(static_cast<size_t>(a.count));
+  for (long i = a.first; i < a.first + a.count; ++i) sessions.push_back(synthetic(i));
+  std::vector<gs::CtWrite> writes;
+  writes.reserve(sessions.size());
+  const gs::CtOp op = a.remove ? gs::CtOp::kDelete : gs::CtOp::kCreate;
+  for (const auto& s : sessions) writes.push_back({op, &s});
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto results = writer.apply(writes);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  size_t failed = 0;
+  for (const auto& r : results) failed += r.error != 0;
+  std::printf("%s %zu of %zu sessions in %.3f s (%.0f/s)\n", a.remove ? "deleted" : "created",
+              sessions.size() - failed, sessions.size(), secs,
+              secs > 0 ? static_cast<double>(sessions.size()) / secs : 0.0);
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Args a = parseArgs(argc, argv);
   if (a.cmd == "dump") return dump(a);
   if (a.cmd == "watch") return watch(a);
+  if (a.cmd == "inject") return inject(a);
   return copy(a);
 }

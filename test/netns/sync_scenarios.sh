@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# gwsyncd between two gateway namespaces joined by a sync link, driven by a netlink injector
+# (gwsync-ct inject) on gw-a. Each scenario ends with gw-b's kernel table (hot) or cache (cold)
+# equal to gw-a's, compared by normalised dumps.
+#
+#   usage: sync_scenarios.sh BUILD_DIR SCENARIO [SESSIONS]
+#   convergence  SESSIONS at A reach B; then a fifth of them deleted at A, and gone at B
+#   cold         B in cold mode holds them in memory only, until `gwsyncctl commit`
+#   restart      B stopped while A changes (deletes included), restarted; then A killed with
+#                SIGKILL in the middle of its bulk and restarted, with deletes meanwhile
+#   loss         5 % of the sync link's packets dropped at random (nftables numgen)
+set -euo pipefail
+
+build=$1
+scenario=$2
+sessions=${3:-50000}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ct="$build/syncd/app/gwsync-ct"
+daemon="$build/syncd/app/gwsyncd"
+ctl="$build/syncd/app/gwsyncctl"
+((EUID == 0)) || { echo "needs root"; exit 77; }
+
+# shellcheck source=scripts/lab/lib.sh
+. "$here/../../scripts/lab/lib.sh"
+lab_init gwss
+trap lab_cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+fail() {
+  echo "FAIL: $*"
+  local n
+  for n in gw-a gw-b; do
+    [[ -f "$LAB_TMP/$n/gwsyncd.log" ]] && { echo "--- $n gwsyncd log (tail)"; tail -n 15 "$LAB_TMP/$n/gwsyncd.log"; }
+  done
+  exit 1
+}
+
+setup() {
+  lab_ns_add gw-a
+  lab_ns_add gw-b
+  lab_veth gw-a sync gw-b sync
+  lab_addr gw-a sync 198.51.100.253/30
+  lab_addr gw-b sync 198.51.100.254/30
+  local n
+  for n in gw-a gw-b; do
+    # NAT bindings can only be created where the nat hooks are in use.
+    lab_exec "$n" nft add table ip gwtest
+    lab_exec "$n" nft add chain ip gwtest post '{ type nat hook postrouting priority 100; }'
+  done
+  lab_wait_up 3000 gw-a sync gw-b sync
+}
+
+write_config() {  # write_config NAME ID PEER_ID OWN PEER MODE
+  mkdir -p "$LAB_TMP/$1"
+  cat >"$LAB_TMP/$1/gwsync.toml" <<EOT
+[node]
+id = $2
+state_dir = "$LAB_TMP/$1/state"
+mode = "$6"
+
+[sync]
+listen = "$4:7801"
+peer = "$5:7801"
+peer_id = $3
+heartbeat_ms = 200
+dead_after_ms = 1500
+retransmit_ms = 500
+ready_wait_ms = 2000
+
+[filter]
+include = ["192.0.2.0/24"]
+
+[kernel]
+refresh_interval_ms = 5000
+
+[control]
+socket = "$LAB_TMP/$1/gwsyncd.sock"
+EOT
+}
+
+declare -A PID
+start() {  # start NAME [MODE]
+  local mode=${2:-hot}
+  if [[ $1 == gw-a ]]; then
+    write_config gw-a 1 2 198.51.100.253 198.51.100.254 "$mode"
+  else
+    write_config gw-b 2 1 198.51.100.254 198.51.100.253 "$mode"
+  fi
+  "$daemon" --config "$LAB_TMP/$1/gwsync.toml" --check-config >/dev/null || fail "$1: bad config"
+  lab_spawn "$LAB_TMP/$1/gwsyncd.log.new" ip netns exec "$(lab_ns "$1")" \
+    "$daemon" --config "$LAB_TMP/$1/gwsync.toml"
+  PID[$1]=$LAB_LAST_PID
+}
+
+stop() {  # stop NAME [KILL]
+  if [[ ${2:-} == KILL ]]; then
+    kill -KILL "${PID[$1]}" 2>/dev/null || true
+    wait "${PID[$1]}" 2>/dev/null || true
+  else
+    lab_stop_pid "${PID[$1]}" 5000
+  fi
+  cat "$LAB_TMP/$1/gwsyncd.log.new" >>"$LAB_TMP/$1/gwsyncd.log" 2>/dev/null || true
+}
+
+status() { "$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" status 2>/dev/null | sed -n "s/^$2: //p"; }
+
+# shellcheck disable=SC2317  # runs from wait_for
+ready() { [[ "$(status gw-a ready)" == yes && "$(status gw-b ready)" == yes && "$(status gw-a peer)" == "2 connected" ]]; }
+
+wait_ready() { wait_for 15000 ready || fail "daemons not ready and connected"; }
+
+inject() {  # inject FIRST COUNT [--delete]
+  lab_exec gw-a "$ct" inject --count "$2" --first "$1" ${3:+"$3"} >/dev/null || fail "inject $*"
+}
+
+# The LAN sessions of a gateway's kernel table, normalised (the peer-copy mark bit cleared).
+table() { "$ct" dump --netns "$(lab_ns "$1")" --strip-mark 0x80000000 2>/dev/null | { grep 'src=192\.0\.2\.' || true; } | sort; }
+
+# shellcheck disable=SC2317  # runs from wait_for
+same_tables() {
+  table gw-a >"$LAB_TMP/a.txt"
+  table gw-b >"$LAB_TMP/b.txt"
+  cmp -s "$LAB_TMP/a.txt" "$LAB_TMP/b.txt"
+}
+
+converge() {  # converge WHAT EXPECTED_COUNT
+  local t0 n
+  t0=$(lab_now_ms)
+  if ! wait_for 60000 same_tables; then
+    fail "$1: gw-b differs from gw-a: $(wc -l <"$LAB_TMP/a.txt") vs $(wc -l <"$LAB_TMP/b.txt") entries; first differences: $(diff "$LAB_TMP/a.txt" "$LAB_TMP/b.txt" | head -n 4)"
+  fi
+  n=$(wc -l <"$LAB_TMP/a.txt")
+  ((n == $2)) || fail "$1: gw-a holds $n sessions, expected $2"
+  echo "ok: $1: gw-b's table equals gw-a's ($n sessions, $(($(lab_now_ms) - t0)) ms)"
+}
+
+scenario_convergence() {
+  start gw-a; start gw-b; wait_ready
+  inject 0 "$sessions"
+  converge "$sessions sessions created at gw-a" "$sessions"
+  inject 0 $((sessions / 5)) --delete
+  converge "$((sessions / 5)) of them deleted at gw-a" $((sessions - sessions / 5))
+  [[ "$(status gw-b sessions_peer)" == $((sessions - sessions / 5)) ]] ||
+    fail "gw-b's daemon holds $(status gw-b sessions_peer) peer sessions"
+}
+
+scenario_cold() {
+  start gw-a; start gw-b cold; wait_ready
+  inject 0 "$sessions"
+  # shellcheck disable=SC2317
+  cached() { [[ "$(status gw-b sessions_peer)" == "$sessions" ]]; }
+  wait_for 60000 cached || fail "cold gw-b caches $(status gw-b sessions_peer) of $sessions"
+  local in_kernel
+  in_kernel=$(table gw-b | wc -l)
+  ((in_kernel == 0)) || fail "cold gw-b wrote $in_kernel sessions into its kernel before a commit"
+  echo "ok: cold gw-b holds $sessions sessions in memory, none in its kernel"
+  "$ctl" --socket "$LAB_TMP/gw-b/gwsyncd.sock" commit | tr '\n' ' '
+  echo
+  converge "commit on cold gw-b" "$sessions"
+}
+
+scenario_restart() {
+  local third=$((sessions / 3))
+  start gw-a; start gw-b; wait_ready
+  inject 0 "$third"
+  converge "$third sessions created" "$third"
+  stop gw-b
+  inject 0 $((third / 2)) --delete               # deleted while gw-b is away
+  inject "$third" "$third"                        # and new ones
+  start gw-b; wait_ready
+  converge "gw-b restarted: deletes made while it was down are gone, new ones there" \
+    $((2 * third - third / 2))
+  inject $((2 * third)) "$third"
+  converge "more sessions" $((3 * third - third / 2))
+  stop gw-a KILL
+  start gw-a
+  # Kill gw-a again while its bulk to gw-b is under way: the new stream's items are flowing.
+  # shellcheck disable=SC2317
+  bulk_started() { [[ -n "$(status gw-a next_seq)" && "$(status gw-a next_seq)" -gt 1 ]]; }
+  wait_for 10000 bulk_started || fail "gw-a did not start its bulk"
+  stop gw-a KILL
+  inject $((third / 2)) $((third / 2)) --delete  # deleted while gw-a's daemon is down
+  start gw-a; wait_ready
+  converge "gw-a killed mid-bulk and restarted, with deletes meanwhile" $((3 * third - 2 * (third / 2)))
+}
+
+scenario_loss() {
+  local n
+  for n in gw-a gw-b; do
+    # One MTU-sized packet per segment (no GSO super-packets), so 5 % means many drops.
+    ip -n "$(lab_ns "$n")" link set dev sync gso_max_segs 1 gso_max_size 1500
+    lab_exec "$n" nft add table inet lossy
+    lab_exec "$n" nft add chain inet lossy in '{ type filter hook input priority -300; }'
+    lab_exec "$n" nft add rule inet lossy in iifname sync numgen random mod 100 '<' 5 counter drop
+  done
+  start gw-a; start gw-b; wait_ready
+  inject 0 "$sessions"
+  converge "$sessions sessions over a link losing 5 % of its packets" "$sessions"
+  inject 0 $((sessions / 5)) --delete
+  converge "deletes over the lossy link" $((sessions - sessions / 5))
+  local dropped
+  dropped=$(lab_exec gw-b nft list chain inet lossy in | sed -n 's/.*packets \([0-9]*\).*/\1/p')
+  ((dropped > 0)) || fail "the loss rule dropped nothing"
+  echo "ok: gw-b's loss rule dropped $dropped packets"
+}
+
+setup
+"scenario_$scenario"
+for n in gw-a gw-b; do stop "$n"; done
+echo "PASS: $scenario"
