@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "syncd/app/config_reader.h"
+#include "syncd/core/sync_messages.h"
 
 namespace gwsync::syncd {
 
@@ -15,7 +16,6 @@ using config_detail::TableReader;
 
 namespace {
 
-constexpr size_t kMaxSiteLength = 64;
 constexpr size_t kMaxPathLength = 4095;          // PATH_MAX - 1
 constexpr size_t kMaxSocketPathLength = 107;     // sizeof(sockaddr_un::sun_path) - 1 on Linux
 constexpr size_t kMaxFileBytes = 1 << 20;        // a config is a few KiB; this stops /dev/zero
@@ -27,11 +27,11 @@ void readInt(TableReader& r, std::string_view key, T& out, int64_t lo, int64_t h
   if (auto v = r.integer(key, lo, hi, need)) out = static_cast<T>(*v);
 }
 
-void readEndpoint(TableReader& r, std::string_view key, std::optional<ConfigEndpoint>& out,
+void readEndpoint(TableReader& r, std::string_view key, std::optional<Endpoint>& out,
                   Need need = Need::kOptional) {
   const toml::node* node = r.get(key, toml::node_type::string, need);
   if (node == nullptr) return;
-  auto ep = parseConfigEndpoint(node->as_string()->get());
+  auto ep = parseEndpoint(node->as_string()->get());
   if (!ep) return r.error(key, node, ep.error());
   out = *ep;
 }
@@ -85,7 +85,7 @@ void readNode(TableReader& r, NodeConfig& node) {
 
 void readSync(TableReader& r, SyncConfig& s) {
   readEndpoint(r, "listen", s.listen);
-  std::optional<ConfigEndpoint> peer;
+  std::optional<Endpoint> peer;
   readEndpoint(r, "peer", peer, Need::kRequired);
   if (peer) s.peer = *peer;
   readInt(r, "peer_id", s.peer_id, 1, 65535, Need::kRequired);
@@ -177,10 +177,14 @@ void checkAcrossKeys(Diagnostics& diag, const Config& c) {
              "must be greater than twice sync.heartbeat_ms (" + std::to_string(s.heartbeat_ms) +
                  "), or one late heartbeat declares the peer dead");
   }
-  if (ok("sync.max_frame_bytes", "sync.max_queued_bytes") &&
-      s.max_queued_bytes < s.max_frame_bytes) {
+  // The peer channel raises a smaller queue to this (two maximal frames with their length
+  // prefixes), so a smaller value would silently not be the limit in force.
+  const uint64_t min_queued = 2 * (uint64_t{s.max_frame_bytes} + kFrameHeaderBytes);
+  if (ok("sync.max_frame_bytes", "sync.max_queued_bytes") && s.max_queued_bytes < min_queued) {
     diag.add("sync.max_queued_bytes", std::to_string(s.max_queued_bytes),
-             "must be at least sync.max_frame_bytes (" + std::to_string(s.max_frame_bytes) + ")");
+             "must be at least 2 * (sync.max_frame_bytes + " + std::to_string(kFrameHeaderBytes) +
+                 ") = " + std::to_string(min_queued) +
+                 ", to hold two maximal frames with their headers");
   }
   if (ok("sync.reconnect_min_ms", "sync.reconnect_max_ms") &&
       s.reconnect_max_ms < s.reconnect_min_ms) {

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "syncd/app/endpoint.h"
 #include "syncd/app/session_filter.h"
+#include "syncd/core/endpoint.h"
 #include "syncd/core/result.h"
 
 namespace gwsync::syncd {
@@ -28,9 +28,9 @@ struct NodeConfig {
 };
 
 struct SyncConfig {
-  std::optional<ConfigEndpoint> listen;  // absent: this node only dials out
-  ConfigEndpoint peer;                   // required
-  uint16_t peer_id = 0;                  // required, != node.id
+  std::optional<Endpoint> listen;  // absent: this node only dials out
+  Endpoint peer;                   // required
+  uint16_t peer_id = 0;            // required, != node.id
   uint32_t heartbeat_ms = 1000;
   uint32_t dead_after_ms = 4000;
   uint32_t retransmit_ms = 1000;
@@ -53,7 +53,7 @@ struct ControlConfig {
 };
 
 struct MetricsConfig {
-  std::optional<ConfigEndpoint> listen;  // absent: no metrics endpoint
+  std::optional<Endpoint> listen;  // absent: no metrics endpoint
 };
 
 struct Config {

@@ -11,11 +11,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <exception>
 #include <unordered_set>
 #include <vector>
+
+#include "syncd/app/log.h"
 
 namespace gwsync::syncd {
 
@@ -87,7 +88,7 @@ Result<Ok, std::string> clearPath(const std::string& path) {
       if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
         return fail("cannot remove stale control socket " + path + ": " + std::strerror(errno));
       }
-      std::fprintf(stderr, "<6>control: removed stale socket %s\n", path.c_str());
+      logLine(Prio::kInfo, "control: removed stale socket %s", path.c_str());
       break;
     case Probe::kAnswers:
       return fail("control socket " + path +
@@ -192,8 +193,8 @@ void ControlServer::State::onAccept(const error_code& ec, Local::socket socket) 
   if (stopped || ec == asio::error::operation_aborted) return;
   if (ec) {
     // EMFILE and friends fail again at once: pause instead of spinning on the error.
-    std::fprintf(stderr, "<4>control: accept on %s: %s\n", options.path.c_str(),
-                 ec.message().c_str());
+    logLine(Prio::kWarning, "control: accept on %s: %s", options.path.c_str(),
+            ec.message().c_str());
     retry_timer.expires_after(std::chrono::milliseconds(100));
     retry_timer.async_wait([self = shared_from_this()](const error_code& wait_ec) {
       if (!wait_ec && !self->stopped) self->accept();
@@ -224,11 +225,10 @@ std::string ControlServer::State::dispatch(std::string_view line) const {
   try {
     reply = it->second(command, args);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "<3>control: command '%s' failed: %s\n", sanitize(command).c_str(),
-                 e.what());
+    logLine(Prio::kErr, "control: command '%s' failed: %s", sanitize(command).c_str(), e.what());
     return "error: internal\n";
   } catch (...) {
-    std::fprintf(stderr, "<3>control: command '%s' failed\n", sanitize(command).c_str());
+    logLine(Prio::kErr, "control: command '%s' failed", sanitize(command).c_str());
     return "error: internal\n";
   }
   if (!reply.empty() && reply.back() != '\n') reply += '\n';

@@ -30,7 +30,8 @@ constexpr const char* kUsage =
     "watch:  print conntrack events as they happen (default 10 s)\n"
     "copy:   write every entry of one namespace's table into another's, NAT included\n"
     "inject: create (or --delete) N synthetic established TCP sessions with SNAT, numbered\n"
-    "        from K: 192.0.2.0/24 -> 203.0.113.0/24 translated to 198.51.100.100, as a\n"
+    "        from K (K + N <= 16000000): 192.0.2.0/24 -> 203.0.113.0/24 translated to\n"
+    "        198.51.100.100, as a\n"
     "        gateway's traffic would; a load generator for tests and benchmarks\n";
 
 struct Args {
@@ -89,9 +90,9 @@ Args parseArgs(int argc, char** argv) {
     } else if (opt == "--strip-mark") {
       a.strip_mark = static_cast<uint32_t>(number(opt, val, 0, 0xffffffffL, 16));
     } else if (opt == "--count") {
-      a.count = number(opt, val, 0, 4000000);
+      a.count = number(opt, val, 0, 250 * 64000);
     } else if (opt == "--first") {
-      a.first = number(opt, val, 0, 4000000);
+      a.first = number(opt, val, 0, 250 * 64000);
     } else {
       usageError("unknown option " + opt);
     }
@@ -191,13 +192,16 @@ int copy(const Args& a) {
 }
 
 // Session number i of the synthetic load: distinct original and translated tuples for up to
-// 4 million sessions (64000 ports per client address and per server address).
+// 4 million sessions. Each block of 64000 uses its own client and server address; the
+// translated port repeats across blocks, so the server address must differ to keep the reply
+// tuples (server -> 198.51.100.100:port) unique.
 gs::Session synthetic(long i) {
   const auto u = static_cast<uint32_t>(i);
+  const uint32_t block = u / 64000;
   gs::Session s;
   s.orig.proto = s.reply.proto = gs::l4::kTcp;
-  s.orig.src = gs::IpAddress::v4(192, 0, 2, static_cast<uint8_t>(1 + (u / 64000) % 250));
-  s.orig.dst = gs::IpAddress::v4(203, 0, 113, static_cast<uint8_t>(1 + (u / 64000) / 250));
+  s.orig.src = gs::IpAddress::v4(192, 0, 2, static_cast<uint8_t>(1 + block % 250));
+  s.orig.dst = gs::IpAddress::v4(203, 0, 113, static_cast<uint8_t>(1 + block % 250));
   s.orig.src_port = static_cast<uint16_t>(1024 + u % 64000);
   s.orig.dst_port = 443;
   s.reply = gs::invert(s.orig);

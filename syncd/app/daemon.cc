@@ -12,8 +12,6 @@ namespace {
 
 constexpr Millis kTick{20};
 
-Endpoint toEndpoint(const ConfigEndpoint& e) { return Endpoint{e.addr.toString(), e.port}; }
-
 SyncEngine::Options engineOptions(const Config& c, uint64_t epoch) {
   return SyncEngine::Options{.node_id = c.node.id,
                              .peer_id = c.sync.peer_id,
@@ -30,9 +28,12 @@ SyncEngine::Options engineOptions(const Config& c, uint64_t epoch) {
 
 CtOp opFor(KernelChange::Kind k) {
   switch (k) {
-    case KernelChange::Kind::kCreate: return CtOp::kCreate;
-    case KernelChange::Kind::kUpdate: return CtOp::kUpdate;
-    case KernelChange::Kind::kRemove: return CtOp::kDelete;
+    case KernelChange::Kind::kCreate:
+      return CtOp::kCreate;
+    case KernelChange::Kind::kUpdate:
+      return CtOp::kUpdate;
+    case KernelChange::Kind::kRemove:
+      return CtOp::kDelete;
   }
   return CtOp::kUpdate;
 }
@@ -56,6 +57,13 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
              ++self->stats_.overruns;
              logLine(Prio::kWarning, "conntrack events lost (ENOBUFS): resyncing from a dump");
              self->snapshot_pending_ = true;
+           },
+       .on_failure =
+           [self](const std::string& why) {
+             logLine(Prio::kErr, "%s: stopping (the service manager restarts us)", why.c_str());
+             self->failed_ = true;
+             self->stop();
+             self->io_.stop();  // main's signal wait would keep run() going
            }});
   if (!events) return fail(events.error());
   d->events_ = std::move(*events);
@@ -67,8 +75,8 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
                 std::to_string(sync.peer_id) + "): the lower id dials, the higher listens");
   }
   PeerChannelOptions po;
-  if (sync.listen) po.listen = toEndpoint(*sync.listen);
-  po.peer = toEndpoint(sync.peer);
+  po.listen = sync.listen;
+  po.peer = sync.peer;
   po.dial = dial;
   po.max_frame_bytes = sync.max_frame_bytes;
   po.max_queued_bytes = sync.max_queued_bytes;
@@ -86,12 +94,13 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
           .on_message = [self](SyncMessage&& m) { self->onMessage(std::move(m)); },
           .on_down =
               [self](std::string_view reason) {
-                logLine(Prio::kWarning, "peer %u disconnected: %.*s (%s)", self->config_.sync.peer_id,
-                        static_cast<int>(reason.size()), reason.data(),
+                logLine(Prio::kWarning, "peer %u disconnected: %.*s (%s)",
+                        self->config_.sync.peer_id, static_cast<int>(reason.size()), reason.data(),
                         self->channel_->lastDownDetail().c_str());
                 self->engine_.onDisconnected();
               },
-          .on_writable = [self] { self->pump(); }});
+          .on_writable = [self] { self->pump(); },
+      });
   return d;
 }
 
@@ -116,11 +125,13 @@ Result<Ok, std::string> Daemon::start() {
   events_->start();
   snapshot(false);
   if (stats_.dump_failures > 0) return fail(std::string("initial conntrack dump failed"));
-  logLine(Prio::kInfo, "node %u epoch %llu: %zu sessions of ours, %zu copies to settle with peer %u",
+  logLine(Prio::kInfo,
+          "node %u epoch %llu: %zu sessions of ours, %zu copies to settle with peer %u",
           config_.node.id, static_cast<unsigned long long>(epoch_), engine_.owned().size(),
           engine_.unresolvedSize(), config_.sync.peer_id);
   if (auto r = channel_->start(); !r) return fail(r.error());
-  auto control = ControlServer::start(io_, {.path = config_.control.socket, .commands = commands()});
+  auto control =
+      ControlServer::start(io_, {.path = config_.control.socket, .commands = commands()});
   if (!control) return fail(control.error());
   control_ = std::move(*control);
   scheduleTick();
@@ -202,7 +213,8 @@ void Daemon::applyChanges() {
   if (config_.node.mode == NodeMode::kCold) {
     // Cold standby: the peer's sessions stay in memory until a commit; only corrections of our
     // own kernel are written.
-    std::erase_if(changes, [](const KernelChange& c) { return c.origin == KernelChange::Origin::kPeer; });
+    std::erase_if(changes,
+                  [](const KernelChange& c) { return c.origin == KernelChange::Origin::kPeer; });
   }
   write(changes);
 }

@@ -5,7 +5,9 @@
 // Everything runs on one io_context thread; nothing throws out of a handler.
 #pragma once
 
+// clang-format off: include sorting would move this below the Asio headers.
 #include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
+// clang-format on
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -27,11 +29,11 @@
 namespace gwsync::syncd {
 
 struct DaemonStats {
-  uint64_t events_filtered = 0;      // not synced by [filter]
-  uint64_t snapshots = 0;            // kernel dumps taken
+  uint64_t events_filtered = 0;  // not synced by [filter]
+  uint64_t snapshots = 0;        // kernel dumps taken
   uint64_t dump_failures = 0;
-  uint64_t overruns = 0;             // lost kernel events, repaired by a dump and a bulk
-  uint64_t send_refused = 0;         // frames the channel refused (backpressure, disconnected)
+  uint64_t overruns = 0;      // lost kernel events, repaired by a dump and a bulk
+  uint64_t send_refused = 0;  // frames the channel refused (backpressure, disconnected)
   uint64_t kernel_writes = 0;
   std::map<int, uint64_t> kernel_write_errors;  // by errno
   uint64_t commits = 0;
@@ -40,7 +42,7 @@ struct DaemonStats {
 class Daemon {
  public:
   static Result<std::unique_ptr<Daemon>, std::string> create(boost::asio::io_context& io,
-                                                            Config config, uint64_t epoch);
+                                                             Config config, uint64_t epoch);
   ~Daemon();
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
@@ -49,6 +51,8 @@ class Daemon {
   Result<Ok, std::string> start();
   // Cancels everything so that io_context::run() returns.
   void stop();
+  // True when the daemon stopped because a part of it failed (exit non-zero).
+  bool failed() const { return failed_; }
 
  private:
   Daemon(boost::asio::io_context& io, Config config, uint64_t epoch, ConntrackWriter writer);
@@ -89,6 +93,7 @@ class Daemon {
   Millis last_heard_log_{0};
   bool ready_ = false;
   bool stopping_ = false;
+  bool failed_ = false;
   bool snapshot_pending_ = false;
   DaemonStats stats_;
   RateLimit write_errors_log_{10, std::chrono::seconds(10)};

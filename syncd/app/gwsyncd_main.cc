@@ -109,5 +109,5 @@ int main(int argc, char** argv) {
   });
   io.run();
   gs::logLine(gs::Prio::kInfo, "stopped");
-  return 0;
+  return (*daemon)->failed() ? 1 : 0;
 }

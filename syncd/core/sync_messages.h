@@ -3,6 +3,7 @@
 // (proto/gwsync.proto documents the protocol).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -13,11 +14,14 @@
 namespace gwsync::syncd {
 
 inline constexpr uint32_t kProtocolVersion = 1;
+// Limits the wire codec enforces and the config checks too (the config does not link the codec).
+inline constexpr size_t kMaxSiteLength = 64;    // HelloMsg::site, and node.site in gwsync.toml
+inline constexpr size_t kFrameHeaderBytes = 4;  // the big-endian length before every frame
 
 struct HelloMsg {
   uint32_t protocol_version = kProtocolVersion;
   uint32_t node_id = 0;
-  std::string site;
+  std::string site{};
   uint64_t epoch = 0;          // the sender's stream
   uint64_t peer_epoch = 0;     // the receiver's stream the sender holds state for; 0: none
   uint64_t next_expected = 0;  // next sequence number the sender expects in that stream
@@ -27,7 +31,7 @@ struct HelloMsg {
 struct Item {
   enum class Kind : uint8_t { kUpsert, kRemove, kBulkBegin, kBulkEnd };
   Kind kind = Kind::kUpsert;
-  Session session;             // kUpsert: the session; kRemove: only zone and orig are used
+  Session session{};           // kUpsert: the session; kRemove: only zone and orig are used
   uint64_t bulk_id = 0;        // kBulkBegin, kBulkEnd
   uint64_t bulk_sessions = 0;  // kBulkEnd: how many upserts the bulk carried
   bool stream_start = false;   // the first item of a new stream
@@ -37,7 +41,7 @@ struct Item {
 struct ItemsMsg {
   uint64_t epoch = 0;
   uint64_t first_seq = 0;
-  std::vector<Item> items;
+  std::vector<Item> items{};
   bool operator==(const ItemsMsg&) const = default;
 };
 

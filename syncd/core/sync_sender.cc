@@ -16,8 +16,6 @@ void SyncSender::markChanged(const SessionKey& key) {
     // Never drop a change silently: a bulk carries every session's current state, and the
     // receiver's purge at its end covers what was removed meanwhile.
     ++stats_.overflow_resyncs;
-    pending_.clear();
-    pending_order_.clear();
     startBulk();
     return;
   }
@@ -25,6 +23,10 @@ void SyncSender::markChanged(const SessionKey& key) {
 }
 
 void SyncSender::startBulk() {
+  // The bulk carries every session's state as it is when sent, and the receiver's purge at its
+  // end removes what is gone: waiting changes would only be sent twice.
+  pending_.clear();
+  pending_order_.clear();
   ++stats_.bulks_started;
   Bulk b;
   b.id = next_bulk_id_++;

@@ -94,8 +94,9 @@ bool ConntrackEventSource::drain() {
         if (handlers_.on_overrun) handlers_.on_overrun();
         continue;
       }
-      std::fprintf(stderr, "<3>conntrack events: recvmmsg: %s\n", std::strerror(errno));
+      const std::string why = std::string("conntrack events: recvmmsg: ") + std::strerror(errno);
       flush();
+      if (handlers_.on_failure) handlers_.on_failure(why);
       return false;
     }
     for (int i = 0; i < n; ++i) handleDatagram(rx_.data() + i * kSlot, msgs[i].msg_len);

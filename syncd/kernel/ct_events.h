@@ -45,8 +45,10 @@ class ConntrackEventSource {
     std::vector<uint32_t> ignore_port_ids;
   };
   struct Handlers {
-    std::function<void(std::span<const CtEvent>)> on_events;
-    std::function<void()> on_overrun;  // events were lost: resync
+    std::function<void(std::span<const CtEvent>)> on_events{};
+    std::function<void()> on_overrun{};  // events were lost: resync
+    // The socket failed for good (reading stopped): the owner cannot stay in sync without it.
+    std::function<void(const std::string& why)> on_failure{};
   };
 
   static Result<std::unique_ptr<ConntrackEventSource>, std::string> open(

@@ -22,6 +22,18 @@ auto guarded(const std::shared_ptr<char>& token, F f) {
   };
 }
 
+// Built from the bytes: the address was checked when the config was parsed, so this cannot fail.
+ip::address toAsio(const IpAddress& a) {
+  if (a.family == Family::kIpv4) {
+    ip::address_v4::bytes_type b{};
+    std::copy_n(a.bytes.begin(), b.size(), b.begin());
+    return ip::address_v4(b);
+  }
+  ip::address_v6::bytes_type b{};
+  std::copy_n(a.bytes.begin(), b.size(), b.begin());
+  return ip::address_v6(b);
+}
+
 // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; compare them as IPv4.
 ip::address normalized(const ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) return ip::make_address_v4(ip::v4_mapped, a.to_v6());
@@ -65,10 +77,7 @@ PeerChannel::~PeerChannel() { stop(); }
 
 Result<Ok, std::string> PeerChannel::start() {
   if (running()) return fail(std::string("peer channel already started"));
-  error_code ec;
-  const auto peer = ip::make_address(options_.peer.host, ec);
-  if (ec) return fail("peer " + options_.peer.toString() + ": not an IP address");
-  peer_address_ = normalized(peer);
+  peer_address_ = normalized(toAsio(options_.peer.addr));
   if (options_.dial && options_.peer.port == 0) {
     return fail("peer " + options_.peer.toString() + ": port 0 cannot be dialed");
   }
@@ -133,11 +142,9 @@ uint16_t PeerChannel::listenPort() const {
 
 Result<Ok, std::string> PeerChannel::openAcceptor() {
   const std::string where = "listen on " + options_.listen->toString();
-  error_code ec;
-  const auto addr = ip::make_address(options_.listen->host, ec);
-  if (ec) return fail(where + ": not an IP address");
-  const ip::tcp::endpoint ep(addr, options_.listen->port);
+  const ip::tcp::endpoint ep(toAsio(options_.listen->addr), options_.listen->port);
   ip::tcp::acceptor acceptor(io_);
+  error_code ec;
   if (acceptor.open(ep.protocol(), ec); ec) return fail(where + ": " + ec.message());
   // A restarted daemon must rebind while the old connection sits in TIME_WAIT.
   acceptor.set_option(ip::tcp::acceptor::reuse_address(true), ec);

@@ -28,10 +28,10 @@
 #include <string_view>
 #include <utility>
 
+#include "syncd/core/endpoint.h"
 #include "syncd/core/result.h"
 #include "syncd/core/sync_messages.h"
 #include "syncd/net/backoff.h"
-#include "syncd/net/endpoint.h"
 #include "syncd/net/peer_channel_stats.h"
 #include "syncd/net/peer_connection.h"
 #include "syncd/wire/frame_codec.h"
@@ -69,8 +69,9 @@ class PeerChannel final : private PeerConnection::Owner {
   PeerChannel(const PeerChannel&) = delete;
   PeerChannel& operator=(const PeerChannel&) = delete;
 
-  // Binds the listener or starts dialing. Fails on bad addresses or a listener that cannot bind,
-  // with a message naming the endpoint. A stopped channel may be started again.
+  // Binds the listener or starts dialing. Fails on a missing listen endpoint, a dial target with
+  // port 0 or a listener that cannot bind, with a message naming the endpoint. A stopped channel
+  // may be started again.
   [[nodiscard]] Result<Ok, std::string> start();
   // Cancels all work and closes every socket without calling a handler, so io_context::run()
   // returns once the cancelled operations have completed.

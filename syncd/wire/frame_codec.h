@@ -23,10 +23,9 @@
 
 namespace gwsync::syncd {
 
-inline constexpr size_t kFrameHeaderBytes = 4;
+// kFrameHeaderBytes and kMaxSiteLength are in syncd/core/sync_messages.h: the config checks them.
 inline constexpr size_t kDefaultMaxFrameBytes = size_t{1} << 20;
 inline constexpr size_t kDefaultMaxItemsPerFrame = 65536;
-inline constexpr size_t kMaxSiteLength = 64;
 
 // Why a frame was rejected. One value per reason; the values label a drop counter, so the set is
 // bounded and frameErrorName() of each value never changes once released.

@@ -230,7 +230,8 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"sync", "max_frame_bytes = 4095",
                   "sync.max_frame_bytes = 4095: out of range (4096..67108864)"},
         RangeCase{"sync", "max_queued_bytes = 65536",
-                  "sync.max_queued_bytes = 65536: must be at least sync.max_frame_bytes (1048576)"},
+                  "sync.max_queued_bytes = 65536: must be at least 2 * (sync.max_frame_bytes + 4) "
+                  "= 2097160, to hold two maximal frames with their headers"},
         RangeCase{"sync", "reconnect_max_ms = 50",
                   "sync.reconnect_max_ms = 50: must be at least sync.reconnect_min_ms (100)"},
         RangeCase{"sync", "ready_wait_ms = -1",
@@ -270,6 +271,19 @@ TEST(ConfigTest, RequiredKeysAreReported) {
   EXPECT_EQ(errors[0], "gwsync.toml: node.id: required key is missing");
   EXPECT_EQ(errors[1], "gwsync.toml: sync.peer: required key is missing");
   EXPECT_EQ(errors[2], "gwsync.toml: sync.peer_id: required key is missing");
+}
+
+// The peer channel raises a smaller queue to two maximal frames plus their 4-byte length prefixes;
+// the config accepts exactly the values the channel would keep.
+TEST(ConfigTest, QueueMustHoldTwoMaximalFrames) {
+  EXPECT_EQ(onlyError(withSync("max_frame_bytes = 4096\nmax_queued_bytes = 8199")),
+            "gwsync.toml: sync.max_queued_bytes = 8199: must be at least 2 * (sync.max_frame_bytes "
+            "+ 4) = 8200, to hold two maximal frames with their headers");
+  EXPECT_TRUE(errorsOf(withSync("max_frame_bytes = 4096\nmax_queued_bytes = 8200")).empty());
+  EXPECT_TRUE(errorsOf(withSync("max_queued_bytes = 2097160")).empty());
+  // A bad max_frame_bytes is reported alone, not also as a queue too small for it.
+  EXPECT_EQ(onlyError(withSync("max_frame_bytes = 1\nmax_queued_bytes = 4096")),
+            "gwsync.toml: sync.max_frame_bytes = 1: out of range (4096..67108864)");
 }
 
 TEST(ConfigTest, PeerIdMustDifferFromNodeId) {

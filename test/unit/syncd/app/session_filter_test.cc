@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "syncd/app/endpoint.h"
-
 namespace gwsync::syncd {
 namespace {
 
@@ -95,27 +93,6 @@ TEST(PrefixTest, FamiliesNeverMatchEachOther) {
   EXPECT_FALSE(prefix("0.0.0.0/0").contains(ip("2001:db8::1")));
   // ::ffff:192.0.2.1 is an IPv6 address to conntrack; it is not in an IPv4 prefix.
   EXPECT_FALSE(prefix("192.0.2.0/24").contains(ip("::ffff:192.0.2.1")));
-}
-
-TEST(ConfigEndpointTest, ParsesBothFamilies) {
-  auto v4 = parseConfigEndpoint("192.0.2.1:7400");
-  ASSERT_TRUE(v4.ok());
-  EXPECT_EQ(v4->addr, ip("192.0.2.1"));
-  EXPECT_EQ(v4->port, 7400);
-  auto v6 = parseConfigEndpoint("[2001:db8::1]:65535");
-  ASSERT_TRUE(v6.ok());
-  EXPECT_EQ(v6->addr, ip("2001:db8::1"));
-  EXPECT_EQ(v6->port, 65535);
-  EXPECT_EQ(v6->toString(), "[2001:db8::1]:65535");
-}
-
-TEST(ConfigEndpointTest, RejectsMalformed) {
-  for (const char* bad : {"", ":", "192.0.2.1", "192.0.2.1:", "192.0.2.1:x", "192.0.2.1:0",
-                          "192.0.2.1:65536", "192.0.2.1:-1", "192.0.2.1:+80", "192.0.2.1:000080",
-                          "2001:db8::1:80", "[2001:db8::1]", "[2001:db8::1]80", "[192.0.2.1]:80",
-                          "gw.example:80", "[]:80", "192.0.2.1 :80", "[fe80::1%eth0]:80"}) {
-    EXPECT_FALSE(parseConfigEndpoint(bad).ok()) << bad;
-  }
 }
 
 TEST(SessionFilterTest, DefaultAcceptsEverything) {
