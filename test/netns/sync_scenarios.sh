@@ -9,6 +9,8 @@
 #   restart      B stopped while A changes (deletes included), restarted; then A killed with
 #                SIGKILL in the middle of its bulk and restarted, with deletes meanwhile
 #   loss         5 % of the sync link's packets dropped at random (nftables numgen)
+#   ready        sd_notify READY: A alone waits ready_wait_ms for its absent peer; B, started
+#                next to a running A, is ready after the first bulk exchange (before the wait)
 set -euo pipefail
 
 build=$1
@@ -66,7 +68,7 @@ peer_id = $3
 heartbeat_ms = 200
 dead_after_ms = 1500
 retransmit_ms = 500
-ready_wait_ms = 2000
+ready_wait_ms = ${READY_WAIT_MS:-2000}
 
 [filter]
 include = ["192.0.2.0/24"]
@@ -80,7 +82,7 @@ EOT
 }
 
 declare -A PID
-start() {  # start NAME [MODE]
+start() {  # start NAME [MODE]  (NOTIFY_SOCKET in the environment reaches the daemon)
   local mode=${2:-hot}
   if [[ $1 == gw-a ]]; then
     write_config gw-a 1 2 198.51.100.253 198.51.100.254 "$mode"
@@ -203,6 +205,37 @@ scenario_loss() {
   dropped=$(lab_exec gw-b nft list chain inet lossy in | sed -n 's/.*packets \([0-9]*\).*/\1/p')
   ((dropped > 0)) || fail "the loss rule dropped nothing"
   echo "ok: gw-b's loss rule dropped $dropped packets"
+}
+
+scenario_ready() {
+  local n t_a t_b
+  notify="$build/test/tools/gwsync-notify-listen"
+  for n in gw-a gw-b; do
+    mkdir -p "$LAB_TMP/$n"
+    lab_spawn "$LAB_TMP/$n/notify.out" "$notify" "$LAB_TMP/$n/notify.sock"
+  done
+  # shellcheck disable=SC2317
+  listening() { grep -q listening "$LAB_TMP/gw-a/notify.out" && grep -q listening "$LAB_TMP/gw-b/notify.out"; }
+  wait_for 5000 listening || fail "notify listeners did not start"
+  NOTIFY_SOCKET="$LAB_TMP/gw-a/notify.sock" start gw-a
+  # shellcheck disable=SC2317
+  notified() { grep -q 'READY=1' "$LAB_TMP/$1/notify.out"; }
+  wait_for 10000 notified gw-a || fail "gw-a never signalled READY"
+  t_a=$(sed -n 's/^\([0-9]*\) READY=1.*/\1/p' "$LAB_TMP/gw-a/notify.out")
+  ((t_a >= 2000)) || fail "gw-a signalled READY after $t_a ms, before its 2000 ms wait for the peer"
+  grep -q 'peer absent' "$LAB_TMP/gw-a/gwsyncd.log.new" || fail "gw-a's log does not say the peer was absent"
+  echo "ok: gw-a alone signalled READY after ${t_a} ms (ready_wait_ms 2000, peer absent)"
+  inject 0 "$sessions"
+  local t0
+  t0=$(lab_now_ms)
+  # A long wait for B: its READY must come from the bulk exchange, not from giving up.
+  READY_WAIT_MS=60000 NOTIFY_SOCKET="$LAB_TMP/gw-b/notify.sock" start gw-b
+  wait_for 60000 notified gw-b || fail "gw-b never signalled READY"
+  t_b=$(($(lab_now_ms) - t0))
+  grep -q 'first bulk exchange done' "$LAB_TMP/gw-b/gwsyncd.log.new" ||
+    fail "gw-b signalled READY without the bulk exchange: $(grep ready "$LAB_TMP/gw-b/gwsyncd.log.new")"
+  converge "gw-b after READY" "$sessions"
+  echo "ok: gw-b signalled READY within ${t_b} ms, after the first bulk exchange"
 }
 
 setup
