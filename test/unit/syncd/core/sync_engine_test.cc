@@ -100,7 +100,8 @@ std::vector<T> ofType(const std::vector<SyncMessage>& msgs) {
 
 std::vector<Item> itemsIn(const std::vector<SyncMessage>& msgs) {
   std::vector<Item> out;
-  for (const ItemsMsg& f : ofType<ItemsMsg>(msgs)) out.insert(out.end(), f.items.begin(), f.items.end());
+  for (const ItemsMsg& f : ofType<ItemsMsg>(msgs))
+    out.insert(out.end(), f.items.begin(), f.items.end());
   return out;
 }
 
@@ -311,6 +312,14 @@ TEST(SyncEngineTest, NoRefreshWhenOurEntryExpiresNoLaterThanThePeersCopy) {
   EXPECT_TRUE(drain(e, now).empty());
 }
 
+TEST(SyncEngineTest, NoRefreshForASessionThePeerWasNeverSent) {
+  SyncEngine e(options());  // never connected: the session waits to be sent
+  e.onLocalSnapshot({udp(1000, 60)}, kT0);
+  e.onLocalSnapshot({udp(1000, 50)}, kT0 + seconds(45));
+  EXPECT_EQ(e.stats().refreshes, 0u);
+  EXPECT_EQ(e.sender().pendingSize(), 1u);
+}
+
 // --- the peer's copies in our kernel
 
 TEST(SyncEngineTest, ReceivedPeerSessionsComeOutWithThePeerMarkSet) {
@@ -486,6 +495,7 @@ TEST(SyncEngineTest, AHelloFromAnotherNodeIdIsRefused) {
 
 TEST(SyncEngineTest, ThePeerIsDeadOnlyAfterDeadAfterWithoutAnyFrame) {
   SyncEngine e(options());  // dead_after = 4 s
+
   EXPECT_FALSE(e.peerDead(kT0 + seconds(60)));  // not connected
   e.onConnected(kT0);
   EXPECT_FALSE(e.peerDead(kT0 + seconds(4)));
@@ -498,6 +508,7 @@ TEST(SyncEngineTest, ThePeerIsDeadOnlyAfterDeadAfterWithoutAnyFrame) {
 
 TEST(SyncEngineTest, PollSendsAHelloOnConnectAndThenEveryHeartbeat) {
   SyncEngine e(options());  // heartbeat = 1 s
+
   EXPECT_TRUE(e.poll(kT0).empty());  // not connected
 
   e.onConnected(kT0);

@@ -155,8 +155,8 @@ TEST_F(SyncReceiverTest, ANewerEpochInAHelloResetsTheStreamAndMarksEverythingFor
   EXPECT_EQ(receiver_.table().size(), 3u);  // kept until the new stream's bulk ends
 
   // The restarted peer's stream begins at 1 again and its bulk names only one session.
-  const auto out = feed(frame(1, {started(bulkBegin(1)), upsert(udp(1001, 1)), bulkEnd(1, 1)},
-                              kEpoch + 1));
+  const auto out =
+      feed(frame(1, {started(bulkBegin(1)), upsert(udp(1001, 1)), bulkEnd(1, 1)}, kEpoch + 1));
   EXPECT_EQ(keysOf(receiver_.table()), std::set{keyOf(udp(1001))});
   std::set<SessionKey> removed;
   for (const KernelChange& c : out) {
@@ -179,8 +179,8 @@ TEST_F(SyncReceiverTest, FramesOfAnOlderEpochAreIgnored) {
 }
 
 TEST_F(SyncReceiverTest, BulkEndPurgesExactlyTheEntriesTheBulkDidNotMention) {
-  feed(frame(1, {started(upsert(udp(1000))), upsert(udp(1001)), upsert(udp(1002)),
-                 upsert(udp(1003))}));
+  feed(frame(
+      1, {started(upsert(udp(1000))), upsert(udp(1001)), upsert(udp(1002)), upsert(udp(1003))}));
   const auto out =
       feed(frame(5, {bulkBegin(7), upsert(udp(1000, 2)), upsert(udp(1002, 2)), bulkEnd(7, 2)}));
 

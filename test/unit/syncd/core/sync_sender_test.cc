@@ -231,6 +231,7 @@ TEST_F(SyncSenderTest, RetransmitsExactlyTheUnackedItemsWithTheirSequenceNumbers
   }
   EXPECT_EQ(sender.stats().items_resent, 3u);
   EXPECT_EQ(sender.nextSeq(), 6u);  // nothing new was numbered
+
   EXPECT_TRUE(sender.poll(kT0 + Millis{1500}).empty());  // and the timer restarted
 }
 
