@@ -56,7 +56,7 @@ class SyncEngine {
   struct Options {
     uint32_t node_id = 1;
     uint32_t peer_id = 2;
-    std::string site;
+    std::string site{};
     uint64_t epoch = 1;
     size_t window = 8192;
     size_t max_items_per_frame = 512;
