@@ -9,6 +9,8 @@
 #   restart      B stopped while A changes (deletes included), restarted; then A killed with
 #                SIGKILL in the middle of its bulk and restarted, with deletes meanwhile
 #   loss         5 % of the sync link's packets dropped at random (nftables numgen)
+#   wan          the sync link through gwsync-wanem: 20 ms delay, 5 ms jitter, 5 % loss, 10 %
+#                reordered by another 15 ms, 1 % duplicated
 #   ready        sd_notify READY: A alone waits ready_wait_ms for its absent peer; B, started
 #                next to a running A, is ready after the first bulk exchange (before the wait)
 set -euo pipefail
@@ -41,7 +43,22 @@ fail() {
 setup() {
   lab_ns_add gw-a
   lab_ns_add gw-b
-  lab_veth gw-a sync gw-b sync
+  if [[ $scenario == wan ]]; then
+    # gw-a:sync - wan:to-a [gwsync-wanem] wan:to-b - gw-b:sync
+    lab_ns_add wan
+    lab_veth gw-a sync wan to-a
+    lab_veth gw-b sync wan to-b
+    local n
+    for n in gw-a gw-b; do
+      # MTU-sized frames only: the emulator relays frames, not GSO super-packets.
+      ip -n "$(lab_ns "$n")" link set dev sync gso_max_segs 1 gso_max_size 1500
+    done
+    lab_spawn "$LAB_TMP/wanem.log" "$build/test/tools/gwsync-wanem" --netns "$(lab_ns wan)" \
+      --a to-a --b to-b --delay-ms 20 --jitter-ms 5 --loss 5 --dup 1 --reorder 10 --reorder-ms 15 --seed 7
+    wanem_pid=$LAB_LAST_PID
+  else
+    lab_veth gw-a sync gw-b sync
+  fi
   lab_addr gw-a sync 198.51.100.253/30
   lab_addr gw-b sync 198.51.100.254/30
   local n
@@ -236,6 +253,19 @@ scenario_ready() {
     fail "gw-b signalled READY without the bulk exchange: $(grep ready "$LAB_TMP/gw-b/gwsyncd.log.new")"
   converge "gw-b after READY" "$sessions"
   echo "ok: gw-b signalled READY within ${t_b} ms, after the first bulk exchange"
+}
+
+scenario_wan() {
+  start gw-a; start gw-b; wait_ready
+  inject 0 "$sessions"
+  converge "$sessions sessions over a WAN with 20 ms delay, jitter, 5 % loss and reordering" "$sessions"
+  inject 0 $((sessions / 5)) --delete
+  converge "deletes over that WAN" $((sessions - sessions / 5))
+  lab_stop_pid "$wanem_pid"
+  grep '^frames' "$LAB_TMP/wanem.log" | sed 's/^/ok: wanem: /'
+  local dropped
+  dropped=$(sed -n 's/.* dropped \([0-9]*\).*/\1/p' "$LAB_TMP/wanem.log")
+  ((dropped > 0)) || fail "the WAN emulator dropped nothing"
 }
 
 setup
