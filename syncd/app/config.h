@@ -34,7 +34,7 @@ struct SyncConfig {
   uint32_t heartbeat_ms = 1000;
   uint32_t dead_after_ms = 4000;
   uint32_t retransmit_ms = 1000;
-  uint32_t window = 8192;  // unacknowledged items in flight
+  uint32_t window = 65536;  // unacknowledged items in flight
   uint32_t max_frame_bytes = 1048576;
   uint64_t max_queued_bytes = 33554432;
   uint32_t reconnect_min_ms = 100;

@@ -48,7 +48,10 @@ SyncEngine::SyncEngine(Options options)
             }
             return keys;
           }),
-      receiver_([this](const SessionKey& k) { return peerClaims(k); }) {}
+      receiver_([this](const SessionKey& k) { return peerClaims(k); }) {
+  owned_.reserve(options_.expected_sessions);
+  receiver_.table().reserve(options_.expected_sessions);
+}
 
 void SyncEngine::own(const Session& s, bool by_default, Millis now) {
   const SessionKey key = keyOf(s);

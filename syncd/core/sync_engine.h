@@ -58,13 +58,16 @@ class SyncEngine {
     uint32_t peer_id = 2;
     std::string site{};
     uint64_t epoch = 1;
-    size_t window = 8192;
+    size_t window = 65536;
     size_t max_items_per_frame = 512;
     Millis heartbeat{1000};
     Millis dead_after{4000};
     Millis retransmit{1000};
     Millis refresh{10000};
     uint32_t peer_mark = kPeerMark;  // conntrack mark bit of the peer's copies in our kernel
+    // Tables are sized for this many sessions up front: growing a hash table of 100k entries
+    // rehashes all of them at once, a stall of tens of milliseconds in the middle of a burst.
+    size_t expected_sessions = 262144;  // nf_conntrack_max's usual value
   };
 
   explicit SyncEngine(Options options);

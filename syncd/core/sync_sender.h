@@ -42,7 +42,7 @@ class SyncSender {
  public:
   struct Options {
     uint64_t epoch = 1;
-    size_t window = 8192;             // items sent and not yet acknowledged
+    size_t window = 65536;            // items sent and not yet acknowledged
     size_t max_items_per_frame = 512;
     size_t max_pending = 1u << 20;    // changed sessions waiting; beyond it: bulk instead
     Millis retransmit{1000};

@@ -62,7 +62,8 @@ void ConntrackEventSource::arm() {
   fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                  [this](const boost::system::error_code& ec) {
                    if (ec || stopped_) return;
-                   if (drain()) arm();
+                   // A handler may have called stop() while we drained.
+                   if (drain() && !stopped_) arm();
                  });
 }
 

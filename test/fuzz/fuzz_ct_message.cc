@@ -5,7 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
+#include <algorithm>
 #include <vector>
 
 #include "syncd/kernel/ct_message.h"
@@ -15,8 +15,8 @@ namespace gs = gwsync::syncd;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < sizeof(nlmsghdr)) return 0;
   // A copy of exactly the input, aligned, with nlmsg_len clamped to what is really there.
-  std::vector<uint32_t> buf((size + 3) / 4);
-  std::memcpy(buf.data(), data, size);
+  std::vector<uint32_t> buf(size / 4 + 1);
+  std::copy(data, data + size, reinterpret_cast<uint8_t*>(buf.data()));
   auto* nlh = reinterpret_cast<nlmsghdr*>(buf.data());
   if (nlh->nlmsg_len > size || nlh->nlmsg_len < sizeof(nlmsghdr)) {
     nlh->nlmsg_len = static_cast<uint32_t>(size);

@@ -99,7 +99,7 @@ TEST(ConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c.sync.heartbeat_ms, 1000u);
   EXPECT_EQ(c.sync.dead_after_ms, 4000u);
   EXPECT_EQ(c.sync.retransmit_ms, 1000u);
-  EXPECT_EQ(c.sync.window, 8192u);
+  EXPECT_EQ(c.sync.window, 65536u);
   EXPECT_EQ(c.sync.max_frame_bytes, 1048576u);
   EXPECT_EQ(c.sync.max_queued_bytes, 33554432u);
   EXPECT_EQ(c.sync.reconnect_min_ms, 100u);

@@ -104,7 +104,8 @@ class Sim {
     n.engine = std::make_unique<SyncEngine>(SyncEngine::Options{
         .node_id = n.id, .peer_id = n.peer, .site = "", .epoch = n.epoch, .window = 64,
         .max_items_per_frame = 16, .heartbeat = Millis{200}, .dead_after = Millis{1000},
-        .retransmit = Millis{300}, .refresh = Millis{2000}, .peer_mark = kPeerMark});
+        .retransmit = Millis{300}, .refresh = Millis{2000}, .peer_mark = kPeerMark,
+        .expected_sessions = 1024});
     n.started_at = now_;
     n.overrun = false;
     n.engine->onLocalSnapshot(dump(n), now_);
