@@ -9,10 +9,19 @@ packages=(
   # libraries
   libboost-dev libmnl-dev libnetfilter-conntrack-dev libprotobuf-dev protobuf-compiler
   libtomlplusplus-dev libsystemd-dev
+  # TLS on the sync channel (Asio SSL over OpenSSL 3); the openssl command for gwsync-keygen
+  libssl-dev openssl
+  prometheus-cpp-dev
+  libnftables-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
   # the data plane tools the tests, demo and lab drive
   iproute2 nftables conntrack procps
+  # operability: promtool and a Prometheus server scrape /metrics; systemd-analyze checks the
+  # unit; dpkg-shlibdeps for scripts/package.sh
+  prometheus curl systemd dpkg-dev
+  # benchmarks
+  conntrackd gnuplot-nox
 )
 
 missing=()
@@ -35,3 +44,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The tests run their own Prometheus; on a systemd host the package would also start one on
+# :9090. Only when this script installed it: stop and disable that one.
+if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+  systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  echo "install-deps: prometheus.service disabled (the tests start their own server)"
+fi
