@@ -38,7 +38,7 @@ struct SyncConfig {
   uint32_t max_frame_bytes = 1048576;
   uint64_t max_queued_bytes = 33554432;
   uint32_t reconnect_min_ms = 100;
-  uint32_t reconnect_max_ms = 5000;
+  uint32_t reconnect_max_ms = 1000;
   uint32_t ready_wait_ms = 5000;
 };
 

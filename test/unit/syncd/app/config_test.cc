@@ -103,7 +103,7 @@ TEST(ConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c.sync.max_frame_bytes, 1048576u);
   EXPECT_EQ(c.sync.max_queued_bytes, 33554432u);
   EXPECT_EQ(c.sync.reconnect_min_ms, 100u);
-  EXPECT_EQ(c.sync.reconnect_max_ms, 5000u);
+  EXPECT_EQ(c.sync.reconnect_max_ms, 1000u);
   EXPECT_EQ(c.sync.ready_wait_ms, 5000u);
   EXPECT_TRUE(c.filter.include.empty());
   EXPECT_TRUE(c.filter.exclude.empty());
