@@ -5,6 +5,8 @@
 #include <random>
 
 #include "syncd/net/tcp_transport.h"
+#include "syncd/net/tls_context.h"
+#include "syncd/net/tls_transport.h"
 
 namespace gwsync::syncd {
 
@@ -53,6 +55,11 @@ bool invokeHandler(uint64_t& errors, F& handler, Args&&... args) noexcept {
   }
 }
 
+// TLS handshakes a listener runs side by side. An unauthenticated connection from the peer's
+// address must not displace the peer's own handshake, so the oldest gives way only when this
+// many are pending; each also has TlsOptions::handshake_timeout.
+constexpr size_t kMaxTlsHandshakes = 4;
+
 uint64_t randomSeed() {
   std::random_device rd;
   return (uint64_t{rd()} << 32) | rd();
@@ -81,11 +88,20 @@ Result<Ok, std::string> PeerChannel::start() {
   if (options_.dial && options_.peer.port == 0) {
     return fail("peer " + options_.peer.toString() + ": port 0 cannot be dialed");
   }
+  if (!options_.dial && !options_.listen) {
+    return fail(std::string("peer channel: no listen endpoint to accept on"));
+  }
+  std::shared_ptr<TlsContext> tls;
+  if (options_.tls) {
+    auto loaded = TlsContext::load(*options_.tls);
+    if (!loaded) return fail(loaded.error());
+    tls = std::move(loaded.value());
+  }
   if (!options_.dial) {
-    if (!options_.listen) return fail(std::string("peer channel: no listen endpoint to accept on"));
     auto opened = openAcceptor();
     if (!opened) return opened;
   }
+  tls_ = std::move(tls);
   run_token_ = std::make_shared<char>();
   if (options_.dial) {
     dialNow();
@@ -104,8 +120,8 @@ void PeerChannel::stop() {
   dial_socket_.reset();
   connect_timer_.cancel();
   retry_timer_.cancel();
-  if (starting_) starting_->detach();
-  starting_.reset();
+  for (auto& c : starting_) c->detach();
+  starting_.clear();
   if (live_) live_->detach();
   live_.reset();
 }
@@ -131,6 +147,11 @@ bool PeerChannel::send(const SyncMessage& m) {
 void PeerChannel::disconnect(std::string_view reason) {
   if (!live_) return;
   dropLive(DisconnectReason::kLocal, reason, "disconnect: " + std::string(reason));
+}
+
+std::optional<TlsIdentity> PeerChannel::tlsIdentity() const {
+  if (!tls_) return std::nullopt;
+  return tls_->identity();
 }
 
 uint16_t PeerChannel::listenPort() const {
@@ -218,7 +239,7 @@ void PeerChannel::onConnect(const error_code& ec, uint64_t attempt) {
 }
 
 void PeerChannel::scheduleDial() {
-  if (!running() || !options_.dial || live_ || starting_ || dial_socket_) return;
+  if (!running() || !options_.dial || live_ || !starting_.empty() || dial_socket_) return;
   retry_timer_.expires_after(backoff_.next());
   retry_timer_.async_wait(guarded(run_token_, [this](const error_code& ec) {
     if (!ec) dialNow();
@@ -226,13 +247,30 @@ void PeerChannel::scheduleDial() {
 }
 
 void PeerChannel::adopt(ip::tcp::socket socket) {
-  // Of two connections still in their handshake, the newer one wins, as for live ones.
-  if (starting_) starting_->detach();
+  // Plain TCP: of two connections still in their handshake, the newer one wins, as for live
+  // ones. TLS: see kMaxTlsHandshakes.
+  const size_t max_starting = tls_ ? kMaxTlsHandshakes : 1;
+  while (starting_.size() >= max_starting) {
+    starting_.front()->detach();
+    starting_.erase(starting_.begin());
+  }
   PeerConnection::Owner& owner = *this;  // the base is private: convert here, not in make_shared
-  // TLS: wrap the socket in an SSL transport here; nothing else changes.
-  starting_ = std::make_shared<PeerConnection>(std::make_unique<TcpTransport>(std::move(socket)),
-                                               limits(), owner, stats_);
-  starting_->start();
+  auto c =
+      std::make_shared<PeerConnection>(makeTransport(std::move(socket)), limits(), owner, stats_);
+  starting_.push_back(c);
+  c->start();
+}
+
+std::unique_ptr<Transport> PeerChannel::makeTransport(ip::tcp::socket socket) {
+  if (!tls_) return std::make_unique<TcpTransport>(std::move(socket));
+  return std::make_unique<TlsTransport>(std::move(socket), tls_,
+                                        options_.dial ? TlsRole::kClient : TlsRole::kServer);
+}
+
+std::vector<std::shared_ptr<PeerConnection>>::iterator PeerChannel::findStarting(
+    const PeerConnection& c) {
+  return std::find_if(starting_.begin(), starting_.end(),
+                      [&c](const auto& s) { return s.get() == &c; });
 }
 
 void PeerChannel::dropLive(DisconnectReason r, std::string_view reason, std::string detail) {
@@ -251,14 +289,17 @@ PeerConnection::Limits PeerChannel::limits() const {
 }
 
 void PeerChannel::connectionReady(PeerConnection& c) {
-  if (&c != starting_.get()) return;
+  auto it = findStarting(c);
+  if (it == starting_.end()) return;
   if (live_) {
     dropLive(DisconnectReason::kReplaced, disconnectReasonName(DisconnectReason::kReplaced),
              "replaced by a new connection from the peer");
     // on_down may have called stop(), which detached the new connection too.
-    if (&c != starting_.get()) return;
+    it = findStarting(c);
+    if (it == starting_.end()) return;
   }
-  live_ = std::move(starting_);
+  live_ = std::move(*it);
+  starting_.erase(it);
   ++stats_.connects;
   invokeHandler(stats_.handler_errors, handlers_.on_up);
 }
@@ -281,8 +322,8 @@ void PeerChannel::connectionDrained(PeerConnection& c) {
 }
 
 void PeerChannel::connectionLost(PeerConnection& c, DisconnectReason r, std::string detail) {
-  if (&c == starting_.get()) {
-    starting_.reset();
+  if (auto it = findStarting(c); it != starting_.end()) {
+    starting_.erase(it);
     ++stats_.connect_failures;
     last_down_detail_ = std::move(detail);
     scheduleDial();

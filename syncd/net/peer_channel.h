@@ -7,6 +7,12 @@
 // frame); a listener waits for the peer to dial again, and a new connection from the peer
 // replaces the live one (the peer restarted and is redialing).
 //
+// With PeerChannelOptions::tls the stream is TLS 1.3 with mutual authentication (tls_options.h):
+// a connection counts as up only once both sides accepted each other's certificate. A failed
+// handshake closes that connection and is counted by reason (PeerChannelStats::tls_errors); a
+// listener runs a few handshakes side by side, each with a deadline, so connections that never
+// authenticate cannot crowd out the peer's.
+//
 // Threading: everything runs on the io_context's thread; methods must be called on that thread
 // too. Handlers are called from completion handlers, except on_down, which disconnect() calls
 // before it returns. A handler may call any method, including stop() and disconnect(), but must
@@ -27,6 +33,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "syncd/core/endpoint.h"
 #include "syncd/core/result.h"
@@ -34,9 +41,12 @@
 #include "syncd/net/backoff.h"
 #include "syncd/net/peer_channel_stats.h"
 #include "syncd/net/peer_connection.h"
+#include "syncd/net/tls_options.h"
 #include "syncd/wire/frame_codec.h"
 
 namespace gwsync::syncd {
+
+class TlsContext;
 
 struct PeerChannelOptions {
   std::optional<Endpoint> listen{};  // required when dial is false; ignored when dial is true
@@ -49,6 +59,8 @@ struct PeerChannelOptions {
   std::chrono::milliseconds backoff_min{100};
   std::chrono::milliseconds backoff_max{5000};
   std::chrono::milliseconds connect_timeout{3000};
+  // TLS on the channel; plain TCP when absent. The files are read at every start().
+  std::optional<TlsOptions> tls{};
 };
 
 struct PeerChannelHandlers {
@@ -70,8 +82,9 @@ class PeerChannel final : private PeerConnection::Owner {
   PeerChannel& operator=(const PeerChannel&) = delete;
 
   // Binds the listener or starts dialing. Fails on a missing listen endpoint, a dial target with
-  // port 0 or a listener that cannot bind, with a message naming the endpoint. A stopped channel
-  // may be started again.
+  // port 0, a listener that cannot bind, with a message naming the endpoint, or on TLS files and
+  // options that do not load (naming the option, the file and OpenSSL's reason). A stopped channel
+  // may be started again (and then re-reads the TLS files: that is how a new key is taken up).
   [[nodiscard]] Result<Ok, std::string> start();
   // Cancels all work and closes every socket without calling a handler, so io_context::run()
   // returns once the cancelled operations have completed.
@@ -93,6 +106,8 @@ class PeerChannel final : private PeerConnection::Owner {
   const std::string& lastDownDetail() const { return last_down_detail_; }
   // The bound listening port (useful with port 0); 0 when not listening.
   uint16_t listenPort() const;
+  // This node's TLS certificate once start() loaded it (for the log and an expiry metric).
+  std::optional<TlsIdentity> tlsIdentity() const;
 
  private:
   bool running() const { return run_token_ != nullptr; }
@@ -103,6 +118,9 @@ class PeerChannel final : private PeerConnection::Owner {
   void onConnect(const boost::system::error_code& ec, uint64_t attempt);
   void scheduleDial();
   void adopt(boost::asio::ip::tcp::socket socket);
+  std::unique_ptr<Transport> makeTransport(boost::asio::ip::tcp::socket socket);
+  // starting_.end() when `c` is not (or no longer) one of the connections in their handshake.
+  std::vector<std::shared_ptr<PeerConnection>>::iterator findStarting(const PeerConnection& c);
   // Ends the live connection, counts it and runs on_down; a dialer then schedules a redial.
   void dropLive(DisconnectReason r, std::string_view reason, std::string detail);
   PeerConnection::Limits limits() const;
@@ -127,7 +145,9 @@ class PeerChannel final : private PeerConnection::Owner {
   boost::asio::steady_timer retry_timer_;
   uint64_t dial_attempt_ = 0;
   bool dial_timed_out_ = false;
-  std::shared_ptr<PeerConnection> starting_;  // connected, handshake not yet done
+  std::shared_ptr<TlsContext> tls_;  // loaded by start() when options_.tls is set
+  // Connected, handshake not yet done, oldest first: one for plain TCP, a few for TLS.
+  std::vector<std::shared_ptr<PeerConnection>> starting_;
   std::shared_ptr<PeerConnection> live_;
   std::string last_down_detail_;
 };

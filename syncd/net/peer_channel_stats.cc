@@ -22,4 +22,12 @@ std::string_view disconnectReasonName(DisconnectReason r) {
   return "unknown";  // not reached for a valid enumerator; keeps -Wreturn-type quiet
 }
 
+uint64_t PeerChannelStats::peerNotAuthenticated() const {
+  uint64_t n = 0;
+  for (size_t i = 0; i < kTlsErrorCount; ++i) {
+    if (isAuthenticationFailure(static_cast<TlsError>(i))) n += tls_errors[i];
+  }
+  return n;
+}
+
 }  // namespace gwsync::syncd

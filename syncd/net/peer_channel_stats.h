@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "syncd/net/tls_error.h"
 #include "syncd/wire/frame_codec.h"
 #include "syncd/wire/session_codec.h"
 
@@ -45,9 +46,15 @@ struct PeerChannelStats {
   std::array<uint64_t, kDisconnectReasonCount> disconnects{};
   std::array<uint64_t, kFrameErrorCount> decode_errors{};
   std::array<uint64_t, kDecodeErrorCount> session_errors{};  // the cause of each kBadSession
+  // TLS handshakes that failed, by reason (the connection never came up, so these are not
+  // disconnects; each also counts as a connect_failure). Only with PeerChannelOptions::tls.
+  std::array<uint64_t, kTlsErrorCount> tls_errors{};
 
   uint64_t disconnectsFor(DisconnectReason r) const { return disconnects[static_cast<size_t>(r)]; }
   uint64_t decodeErrorsFor(FrameError e) const { return decode_errors[static_cast<size_t>(e)]; }
+  uint64_t tlsErrorsFor(TlsError e) const { return tls_errors[static_cast<size_t>(e)]; }
+  // Handshakes refused because the peer did not prove who it is (isAuthenticationFailure).
+  uint64_t peerNotAuthenticated() const;
 };
 
 }  // namespace gwsync::syncd

@@ -4,6 +4,8 @@
 #include <span>
 #include <utility>
 
+#include "syncd/net/tls_error.h"
+
 namespace gwsync::syncd {
 
 namespace {
@@ -27,7 +29,10 @@ void PeerConnection::start() {
   transport_->asyncHandshake([self = shared_from_this()](const boost::system::error_code& ec) {
     if (self->owner_ == nullptr) return;
     if (ec) {
-      self->lose(DisconnectReason::kReadError, "handshake: " + ec.message());
+      std::string detail = "handshake: " + ec.message();
+      if (auto tls = tlsErrorOf(ec)) ++self->stats_->tls_errors[static_cast<size_t>(*tls)];
+      if (auto more = self->transport_->handshakeDetail(); !more.empty()) detail += ": " + more;
+      self->lose(DisconnectReason::kReadError, std::move(detail));
       return;
     }
     self->owner_->connectionReady(*self);

@@ -7,6 +7,7 @@
 #include <boost/system/error_code.hpp>
 #include <cstddef>
 #include <functional>
+#include <string>
 #include <utility>
 
 namespace gwsync::syncd {
@@ -20,12 +21,16 @@ class Transport {
 
   virtual ~Transport() = default;
 
-  // Completes when the stream is ready for application data (TLS: after the handshake).
+  // Completes when the stream is ready for application data (TLS: after the handshake). A
+  // TLS failure completes with a TlsError (tls_error.h), which the connection counts.
   virtual void asyncHandshake(Handler done) = 0;
   virtual void asyncReadSome(boost::asio::mutable_buffer into, IoHandler done) = 0;
   // Completes when all of `from` is written or on the first error. `from` must stay valid.
   virtual void asyncWrite(boost::asio::const_buffer from, IoHandler done) = 0;
   virtual void close() = 0;
+  // After asyncHandshake failed: what exactly, for the log (TLS: which check refused which
+  // certificate). Never contains secrets.
+  virtual std::string handshakeDetail() const { return {}; }
 };
 
 }  // namespace gwsync::syncd

@@ -13,130 +13,19 @@
 #include <utility>
 #include <vector>
 
+#include "test/unit/syncd/net/channel_test_util.h"
+
 namespace gwsync::syncd {
 namespace {
 
 namespace ip = boost::asio::ip;
 using namespace std::chrono_literals;
+using namespace test_util;
 using boost::system::error_code;
-
-// Runs the io_context until `done` holds or the deadline passes; never sleeps on a condition.
-bool runUntil(boost::asio::io_context& io, const std::function<bool()>& done,
-              std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    io.restart();
-    io.run_for(5ms);
-  }
-  return true;
-}
-
-// What one channel's handlers saw.
-struct Events {
-  int ups = 0;
-  int writables = 0;
-  std::vector<std::string> downs;
-  std::vector<SyncMessage> messages;
-  std::function<void(const SyncMessage&)> on_message;  // extra behaviour for a test
-
-  PeerChannelHandlers handlers() {
-    return PeerChannelHandlers{
-        .on_up = [this] { ++ups; },
-        .on_message =
-            [this](SyncMessage&& m) {
-              messages.push_back(m);
-              if (on_message) on_message(messages.back());
-            },
-        .on_down = [this](std::string_view reason) { downs.emplace_back(reason); },
-        .on_writable = [this] { ++writables; },
-    };
-  }
-};
-
-SyncMessage ack(uint64_t seq) { return AckMsg{.epoch = 1, .seq = seq}; }
-
-SyncMessage hello(uint32_t node) {
-  return HelloMsg{.node_id = node, .site = "lab", .epoch = 100 + node};
-}
-
-// A batch of upserts of roughly `n` * 60 bytes on the wire.
-SyncMessage items(uint64_t first_seq, size_t n) {
-  ItemsMsg m{.epoch = 1, .first_seq = first_seq, .items = {}};
-  for (size_t i = 0; i < n; ++i) {
-    Item item;
-    auto& s = item.session;
-    s.orig.src = IpAddress::v4(10, 0, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i));
-    s.orig.dst = IpAddress::v4(192, 0, 2, 1);
-    s.orig.proto = l4::kUdp;
-    s.orig.src_port = static_cast<uint16_t>(1024 + i);
-    s.orig.dst_port = 53;
-    s.reply = invert(s.orig);
-    s.timeout = 30;
-    m.items.push_back(std::move(item));
-  }
-  return m;
-}
-
-// Throws on a bad literal, which fails the test.
-Endpoint at(const char* address, uint16_t port) {
-  return Endpoint{.addr = IpAddress::parse(address).value(), .port = port};
-}
-
-Endpoint loopback(uint16_t port = 0) { return at("127.0.0.1", port); }
-
-PeerChannelOptions listenerOptions(Endpoint peer = loopback(), Endpoint listen = loopback()) {
-  return PeerChannelOptions{
-      .listen = listen, .peer = peer, .dial = false, .backoff_min = 10ms, .backoff_max = 50ms};
-}
-
-PeerChannelOptions dialerOptions(uint16_t port, const char* address = "127.0.0.1") {
-  return PeerChannelOptions{.peer = at(address, port),
-                            .dial = true,
-                            .backoff_min = 10ms,
-                            .backoff_max = 50ms,
-                            .connect_timeout = 2000ms};
-}
 
 void startOk(PeerChannel& c) {
   auto r = c.start();
   ASSERT_TRUE(r.ok()) << r.error();
-}
-
-// A raw client for sending what a well-behaved peer would not, from a chosen source address.
-ip::tcp::socket rawConnect(boost::asio::io_context& io, uint16_t port,
-                           const std::string& source = "127.0.0.1") {
-  ip::tcp::socket s(io);
-  s.open(ip::tcp::v4());
-  s.bind(ip::tcp::endpoint(ip::make_address(source), 0));
-  s.connect(ip::tcp::endpoint(ip::make_address("127.0.0.1"), port));
-  return s;
-}
-
-// Reads and discards from a raw socket until its peer closes it (EOF or reset). The pending read
-// holds the state, so it may outlive the test's handle; the socket must outlive the reads.
-struct Drain : std::enable_shared_from_this<Drain> {
-  ip::tcp::socket* socket = nullptr;
-  std::array<char, 64 * 1024> buf{};
-  bool closed = false;
-
-  void read() {
-    socket->async_read_some(boost::asio::buffer(buf),
-                            [self = shared_from_this()](const error_code& ec, size_t) {
-                              if (ec) {
-                                self->closed = true;
-                              } else {
-                                self->read();
-                              }
-                            });
-  }
-};
-
-std::shared_ptr<Drain> drain(ip::tcp::socket& s) {
-  auto d = std::make_shared<Drain>();
-  d->socket = &s;
-  d->read();
-  return d;
 }
 
 class PeerChannelTest : public ::testing::Test {
