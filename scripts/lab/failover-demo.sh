@@ -159,7 +159,8 @@ build_topology() {
   lab_addr gw-b sync 198.51.100.254/30
 }
 
-# write_config NAME ID PEER_ID OWN_ADDR PEER_ADDR: a gwsyncd configuration for one gateway.
+# write_config NAME ID PEER_ID OWN_ADDR PEER_ADDR PEER_NAME: a gwsyncd configuration for one
+# gateway; the sync channel runs over TLS 1.3, each side pinning the other's certificate.
 write_config() {
   mkdir -p "$LAB_TMP/$1"
   cat >"$LAB_TMP/$1/gwsync.toml" <<EOT
@@ -185,6 +186,7 @@ refresh_interval_ms = 2000
 
 [control]
 socket = "$LAB_TMP/$1/gwsyncd.sock"
+$(lab_tls_toml "$1" "$6")
 EOT
 }
 
@@ -200,8 +202,9 @@ daemons_ready() {
 
 start_daemons() {
   local n
-  write_config gw-a 1 2 198.51.100.253 198.51.100.254
-  write_config gw-b 2 1 198.51.100.254 198.51.100.253
+  lab_tls_keys gw-a gw-b
+  write_config gw-a 1 2 198.51.100.253 198.51.100.254 gw-b
+  write_config gw-b 2 1 198.51.100.254 198.51.100.253 gw-a
   for n in gw-a gw-b; do
     lab_spawn "$LAB_TMP/$n/gwsyncd.log" ip netns exec "$(lab_ns "$n")" \
       "$daemon" --config "$LAB_TMP/$n/gwsync.toml"
@@ -322,7 +325,8 @@ lab_log "topology up: vm - lan - gw-a/gw-b - wan - srv; gateways: stateful forwa
   "SNAT to $PUBLIC_IP, nf_conntrack_tcp_loose=0"
 if [[ $mode == gwsyncd ]]; then
   start_daemons
-  lab_log "gwsyncd running on gw-a (node 1) and gw-b (node 2), hot mode, connected and ready"
+  lab_log "gwsyncd running on gw-a (node 1) and gw-b (node 2), hot mode, TLS 1.3 with pinned" \
+    "certificates, connected and ready"
 fi
 start_server
 lab_log "server listening on $SERVER_IP:$SERVER_PORT (TCP + UDP echo)"

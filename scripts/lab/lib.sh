@@ -244,3 +244,24 @@ lab_nft_counter() {
 lab_ct_count() {
   lab_exec "$1" sysctl -n net.netfilter.nf_conntrack_count
 }
+
+# The repository this lab script belongs to (for scripts/gwsync-keygen).
+LAB_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# lab_tls_keys NAME...: a key pair and a self-signed certificate per gateway, in $LAB_TMP/tls;
+# LAB_FP[NAME] holds its SHA-256 fingerprint, what the peer pins.
+declare -gA LAB_FP
+lab_tls_keys() {
+  local n dir="$LAB_TMP/tls"
+  mkdir -p "$dir"
+  for n in "$@"; do
+    LAB_FP[$n]=$(bash "$LAB_REPO/scripts/gwsync-keygen" "$n" "$dir" 2>"$dir/$n.log") ||
+      lab_die "gwsync-keygen $n failed: $(cat "$dir/$n.log")"
+  done
+}
+
+# lab_tls_toml NAME PEER: the [tls] table of gateway NAME, pinning PEER's certificate.
+lab_tls_toml() {
+  printf '[tls]\nkey = "%s"\ncert = "%s"\npeer_fingerprints = ["%s"]\n' \
+    "$LAB_TMP/tls/$1.key" "$LAB_TMP/tls/$1.crt" "${LAB_FP[$2]}"
+}

@@ -44,8 +44,9 @@ bool hasControlChars(std::string_view s) {
 }
 
 // Absolute because the daemon's working directory is not part of its configuration.
-void readPath(TableReader& r, std::string_view key, std::string& out, size_t max_length) {
-  const toml::node* node = r.get(key, toml::node_type::string);
+void readPath(TableReader& r, std::string_view key, std::string& out, size_t max_length,
+              Need need = Need::kOptional) {
+  const toml::node* node = r.get(key, toml::node_type::string, need);
   if (node == nullptr) return;
   const std::string& path = node->as_string()->get();
   if (path.empty() || path.front() != '/') return r.error(key, node, "must be an absolute path");
@@ -98,7 +99,48 @@ void readSync(TableReader& r, SyncConfig& s) {
   readInt(r, "reconnect_min_ms", s.reconnect_min_ms, 10, 60000);
   readInt(r, "reconnect_max_ms", s.reconnect_max_ms, 10, 600000);
   readInt(r, "ready_wait_ms", s.ready_wait_ms, 0, 600000);
+  if (const toml::node* n = r.get("insecure_plaintext", toml::node_type::boolean)) {
+    s.insecure_plaintext = n->as_boolean()->get();
+  }
   r.rejectUnknown();
+}
+
+// [tls]: the files are checked when the daemon starts (it loads them then); here their form.
+void readTls(TableReader& r, std::optional<TlsOptions>& out) {
+  TlsOptions t;
+  readPath(r, "key", t.key_file, kMaxPathLength, Need::kRequired);
+  readPath(r, "cert", t.cert_file, kMaxPathLength, Need::kRequired);
+  std::string ca;
+  readPath(r, "ca", ca, kMaxPathLength);
+  if (!ca.empty()) t.ca_file = ca;
+  if (const toml::array* pins = r.array("peer_fingerprints")) {
+    for (size_t i = 0; i < pins->size(); ++i) {
+      const std::string key = "peer_fingerprints[" + std::to_string(i) + "]";
+      const toml::node& n = *pins->get(i);
+      if (!n.is_string()) {
+        r.error(key, &n, "expected a string, got " + std::string(config_detail::typeName(n.type())));
+        continue;
+      }
+      if (auto fp = parseFingerprint(n.as_string()->get()); !fp) {
+        r.error(key, &n, fp.error());
+        continue;
+      }
+      t.peer_fingerprints.push_back(n.as_string()->get());
+    }
+  }
+  if (auto name = r.string("peer_name")) {
+    if (name->empty() || hasControlChars(*name)) {
+      r.error("peer_name", r.get("peer_name", toml::node_type::string),
+              "must be a non-empty name without control characters");
+    } else {
+      t.peer_name = *name;
+    }
+  }
+  uint32_t timeout_ms = 5000;
+  readInt(r, "handshake_timeout_ms", timeout_ms, 100, 60000);
+  t.handshake_timeout = std::chrono::milliseconds(timeout_ms);
+  r.rejectUnknown();
+  out = std::move(t);
 }
 
 void readPrefixes(TableReader& r, std::string_view key, std::vector<Prefix>& out) {
@@ -168,6 +210,19 @@ void checkAcrossKeys(Diagnostics& diag, const Config& c) {
     return !diag.failed(a) && !diag.failed(b);
   };
   const SyncConfig& s = c.sync;
+  if (!c.tls && !s.insecure_plaintext && !diag.failed("sync.insecure_plaintext")) {
+    diag.add("tls", "",
+             "missing: the sync channel needs [tls] with key, cert and peer_fingerprints or ca "
+             "(see docs/security.md), or sync.insecure_plaintext = true on a dedicated link");
+  }
+  if (c.tls && s.insecure_plaintext) {
+    diag.add("sync.insecure_plaintext", "true", "contradicts the [tls] table: remove one of them");
+  }
+  if (c.tls && c.tls->peer_fingerprints.empty() && !c.tls->ca_file &&
+      !diag.failed("tls.peer_fingerprints") && !diag.failed("tls.ca")) {
+    diag.add("tls", "",
+             "needs peer_fingerprints or ca: nothing would authenticate the peer");
+  }
   if (ok("node.id", "sync.peer_id") && s.peer_id != 0 && s.peer_id == c.node.id) {
     diag.add("sync.peer_id", std::to_string(s.peer_id), "must differ from node.id");
   }
@@ -235,6 +290,10 @@ ConfigResult parseConfig(std::string_view toml_text, std::string_view origin) {
   readNode(node, c.node);
   TableReader sync(top.table("sync"), "sync", diag);
   readSync(sync, c.sync);
+  if (const toml::table* tls = top.table("tls")) {
+    TableReader reader(tls, "tls", diag);
+    readTls(reader, c.tls);
+  }
   TableReader filter(top.table("filter"), "filter", diag);
   readFilter(filter, c.filter);
   TableReader kernel(top.table("kernel"), "kernel", diag);

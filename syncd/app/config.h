@@ -13,6 +13,7 @@
 #include "syncd/app/session_filter.h"
 #include "syncd/core/endpoint.h"
 #include "syncd/core/result.h"
+#include "syncd/net/tls_options.h"
 
 namespace gwsync::syncd {
 
@@ -40,6 +41,9 @@ struct SyncConfig {
   uint32_t reconnect_min_ms = 100;
   uint32_t reconnect_max_ms = 1000;
   uint32_t ready_wait_ms = 5000;
+  // Without [tls] the daemon refuses to start unless this is set: a synced entry opens the
+  // firewall, so an unauthenticated channel must be a deliberate choice (a dedicated link).
+  bool insecure_plaintext = false;
 };
 
 struct KernelConfig {
@@ -59,6 +63,7 @@ struct MetricsConfig {
 struct Config {
   NodeConfig node;
   SyncConfig sync;
+  std::optional<TlsOptions> tls;  // [tls]: TLS 1.3, mutual authentication (docs/security.md)
   SessionFilter filter;
   KernelConfig kernel;
   ControlConfig control;

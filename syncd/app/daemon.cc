@@ -55,7 +55,10 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
        .on_overrun =
            [self] {
              ++self->stats_.overruns;
-             logLine(Prio::kWarning, "conntrack events lost (ENOBUFS): resyncing from a dump");
+             if (auto note = self->overrun_log_.allow()) {
+               logLine(Prio::kWarning, "conntrack events lost (ENOBUFS): resyncing from a dump%s",
+                       note->c_str());
+             }
              self->snapshot_pending_ = true;
            },
        .on_failure =
@@ -82,12 +85,36 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
   po.max_queued_bytes = sync.max_queued_bytes;
   po.backoff_min = Millis{sync.reconnect_min_ms};
   po.backoff_max = Millis{sync.reconnect_max_ms};
+  po.tls = d->config_.tls;
+  if (sync.insecure_plaintext) {
+    logLine(Prio::kWarning,
+            "sync.insecure_plaintext: the sync channel is neither authenticated nor encrypted; "
+            "anyone who can reach %s can write sessions into this firewall",
+            sync.listen ? sync.listen->toString().c_str() : "this node");
+  }
+  if (d->config_.metrics.listen) {
+    d->metrics_ = std::make_unique<Metrics>(MetricsInfo{
+        .node_id = d->config_.node.id,
+        .peer_id = sync.peer_id,
+        .site = d->config_.node.site,
+        .mode = d->config_.node.mode == NodeMode::kHot ? "hot" : "cold",
+        .version = GWSYNC_VERSION,
+        .window = sync.window,
+        .insecure_plaintext = sync.insecure_plaintext,
+    });
+  }
   d->channel_ = std::make_unique<PeerChannel>(
       io, po,
       PeerChannelHandlers{
           .on_up =
               [self] {
-                logLine(Prio::kInfo, "peer %u connected", self->config_.sync.peer_id);
+                if (auto id = self->channel_->tlsIdentity()) {
+                  logLine(Prio::kInfo, "peer %u connected over TLS 1.3: %s, sha256 %s",
+                          self->config_.sync.peer_id, id->subject.c_str(),
+                          id->fingerprint.c_str());
+                } else {
+                  logLine(Prio::kInfo, "peer %u connected", self->config_.sync.peer_id);
+                }
                 self->engine_.onConnected(self->now());
                 self->pump();
               },
@@ -129,11 +156,24 @@ Result<Ok, std::string> Daemon::start() {
           "node %u epoch %llu: %zu sessions of ours, %zu copies to settle with peer %u",
           config_.node.id, static_cast<unsigned long long>(epoch_), engine_.owned().size(),
           engine_.unresolvedSize(), config_.sync.peer_id);
+  // Metrics before the channel: an unusable address fails the start before the peer sees us.
+  if (metrics_) {
+    updateMetrics();
+    if (auto r = metrics_->listen(*config_.metrics.listen); !r) return fail(r.error());
+    logLine(Prio::kInfo, "metrics: http://%s/metrics", config_.metrics.listen->toString().c_str());
+  }
   if (auto r = channel_->start(); !r) return fail(r.error());
   auto control =
       ControlServer::start(io_, {.path = config_.control.socket, .commands = commands()});
   if (!control) return fail(control.error());
   control_ = std::move(*control);
+  uint64_t watchdog_usec = 0;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+    watchdog_interval_ = std::chrono::microseconds(watchdog_usec);
+    logLine(Prio::kInfo, "watchdog: %llu ms, pinged every %llu ms while healthy",
+            static_cast<unsigned long long>(watchdog_usec / 1000),
+            static_cast<unsigned long long>(watchdog_usec / 2000));
+  }
   scheduleTick();
   scheduleRefresh();
   return Ok{};
@@ -152,6 +192,9 @@ void Daemon::stop() {
 }
 
 void Daemon::onEvents(std::span<const CtEvent> events) {
+  const SyncSender& snd = engine_.sender();
+  const size_t pending_before = snd.pendingSize();
+  const uint64_t coalesced_before = snd.stats().coalesced;
   for (const CtEvent& e : events) {
     if (!config_.filter.accepts(e.session)) {
       ++stats_.events_filtered;
@@ -162,14 +205,21 @@ void Daemon::onEvents(std::span<const CtEvent> events) {
                                                              : LocalEvent::kDestroy;
     engine_.onLocalEvent(type, e.session);
   }
+  if (metrics_ &&
+      (snd.pendingSize() > pending_before || snd.stats().coalesced > coalesced_before)) {
+    lag_.onLocalChanges(steadyMicros());  // the batch changed what goes to the peer
+  }
   applyChanges();
   pump();
 }
 
 void Daemon::onMessage(SyncMessage&& m) {
+  ++stats_.messages_in[m.index()];
   if (!engine_.onMessage(m, now())) {
-    logLine(Prio::kErr, "a node other than peer %u answered: dropping the connection",
-            config_.sync.peer_id);
+    if (auto note = wrong_peer_log_.allow()) {
+      logLine(Prio::kErr, "a node other than peer %u answered: dropping the connection%s",
+              config_.sync.peer_id, note->c_str());
+    }
     channel_->disconnect("wrong_peer");
     return;
   }
@@ -201,10 +251,20 @@ void Daemon::snapshot(bool bulk) {
 }
 
 void Daemon::pump() {
-  if (stopping_ || !channel_ || !channel_->writable()) return;
-  for (const SyncMessage& m : engine_.poll(now())) {
-    if (!channel_->send(m)) ++stats_.send_refused;
+  if (stopping_ || !channel_) return;
+  if (channel_->writable()) {
+    for (const SyncMessage& m : engine_.poll(now())) send(m);
   }
+  trackLag();
+}
+
+bool Daemon::send(const SyncMessage& m) {
+  if (!channel_->send(m)) {
+    ++stats_.send_refused;
+    return false;
+  }
+  ++stats_.messages_out[m.index()];
+  return true;
 }
 
 void Daemon::applyChanges() {
@@ -229,10 +289,10 @@ void Daemon::write(const std::vector<KernelChange>& changes) {
     const int err = results[i].error;
     if (err == 0 || (err == ENOENT && writes[i].op == CtOp::kDelete)) continue;
     ++stats_.kernel_write_errors[err];
-    if (write_errors_log_.allow()) {
-      logLine(Prio::kWarning, "kernel %s failed: %s: %s",
+    if (auto note = write_errors_log_.allow()) {
+      logLine(Prio::kWarning, "kernel %s failed: %s: %s%s",
               std::string(opName(results[i].done)).c_str(), std::strerror(err),
-              describe(changes[i].session).c_str());
+              describe(changes[i].session).c_str(), note->c_str());
     }
   }
 }
@@ -250,6 +310,8 @@ void Daemon::tick() {
   }
   pump();
   checkReady();
+  feedWatchdog();
+  updateMetrics();
 }
 
 void Daemon::checkReady() {

@@ -2,7 +2,8 @@
 // the peer channel and the control socket, and moves data between them:
 //   kernel events and dumps -> filter -> engine -> channel -> peer
 //   peer -> channel -> engine -> writer -> kernel (hot mode; cold mode keeps them until commit)
-// Everything runs on one io_context thread; nothing throws out of a handler.
+// Everything runs on one io_context thread (the metrics exposer answers scrapes from its own
+// threads, reading only prometheus-cpp's thread-safe copies); nothing throws out of a handler.
 #pragma once
 
 // clang-format off: include sorting would move this below the Asio headers.
@@ -15,12 +16,16 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "syncd/app/config.h"
 #include "syncd/app/control_server.h"
+#include "syncd/app/daemon_stats.h"
 #include "syncd/app/log.h"
+#include "syncd/app/metrics.h"
+#include "syncd/app/replication_lag.h"
 #include "syncd/core/sync_engine.h"
 #include "syncd/kernel/ct_events.h"
 #include "syncd/kernel/ct_writer.h"
@@ -28,15 +33,12 @@
 
 namespace gwsync::syncd {
 
-struct DaemonStats {
-  uint64_t events_filtered = 0;  // not synced by [filter]
-  uint64_t snapshots = 0;        // kernel dumps taken
-  uint64_t dump_failures = 0;
-  uint64_t overruns = 0;      // lost kernel events, repaired by a dump and a bulk
-  uint64_t send_refused = 0;  // frames the channel refused (backpressure, disconnected)
-  uint64_t kernel_writes = 0;
-  std::map<int, uint64_t> kernel_write_errors;  // by errno
-  uint64_t commits = 0;
+// A RateLimit whose next line let through says how many were held back before it.
+struct LimitedLog {
+  RateLimit limit;
+  unsigned long long reported = 0;
+  // nullopt: hold the line back; otherwise a suffix for it ("" or " (N similar suppressed)").
+  std::optional<std::string> allow();
 };
 
 class Daemon {
@@ -53,6 +55,8 @@ class Daemon {
   void stop();
   // True when the daemon stopped because a part of it failed (exit non-zero).
   bool failed() const { return failed_; }
+  // SIGHUP (systemctl reload). Nothing is reloaded yet: it says so.
+  void reload();
 
  private:
   Daemon(boost::asio::io_context& io, Config config, uint64_t epoch, ConntrackWriter writer);
@@ -64,7 +68,15 @@ class Daemon {
   void pump();
   void applyChanges();
   void write(const std::vector<KernelChange>& changes);
+  // Sends through the channel, counting by type; false (counted) when the channel refuses.
+  bool send(const SyncMessage& m);
+  ReplicationLag::SenderView senderView() const;
   void tick();
+  // Feeds the systemd watchdog while the loop turns and the event reader is healthy.
+  void feedWatchdog();
+  void trackLag();
+  void updateMetrics();
+  static std::chrono::microseconds steadyMicros();
   void checkReady();
   void scheduleTick();
   void scheduleRefresh();
@@ -96,7 +108,15 @@ class Daemon {
   bool failed_ = false;
   bool snapshot_pending_ = false;
   DaemonStats stats_;
-  RateLimit write_errors_log_{10, std::chrono::seconds(10)};
+  // Watchdog: the interval systemd expects a ping in (0: no watchdog), and the last ping.
+  std::chrono::microseconds watchdog_interval_{0};
+  std::chrono::steady_clock::time_point last_watchdog_{};
+  std::unique_ptr<Metrics> metrics_;  // null without metrics.listen
+  ReplicationLag lag_;
+  // Per-flow and per-attempt problems are logged at most this often; the rest is counted.
+  LimitedLog write_errors_log_{{10, std::chrono::seconds(10)}};
+  LimitedLog overrun_log_{{5, std::chrono::seconds(60)}};
+  LimitedLog wrong_peer_log_{{5, std::chrono::seconds(60)}};
 };
 
 }  // namespace gwsync::syncd

@@ -109,8 +109,9 @@ std::string Daemon::cmdCommit() {
 }
 
 std::string Daemon::cmdResync() {
+  ++stats_.local_resyncs;
   snapshot(true);
-  if (channel_->connected()) channel_->send(ResyncRequestMsg{1});
+  if (channel_->connected()) send(ResyncRequestMsg{1});
   return "resync: local dump taken, bulk to the peer started, peer asked for its bulk\n";
 }
 
@@ -118,7 +119,7 @@ std::string Daemon::cmdFlush() {
   const size_t n = engine_.peerSessions().size();
   engine_.flushPeerSessions();
   applyChanges();
-  if (channel_->connected()) channel_->send(ResyncRequestMsg{2});
+  if (channel_->connected()) send(ResyncRequestMsg{2});
   return line("flushed", n) + "peer asked for a resync\n";
 }
 
@@ -152,6 +153,7 @@ std::string Daemon::cmdStats() const {
     out += line("kernel_write_errors{" + std::string(std::strerror(err)) + "}", n);
   }
   out += line("send_refused", stats_.send_refused);
+  out += line("local_resyncs", stats_.local_resyncs);
   return out;
 }
 

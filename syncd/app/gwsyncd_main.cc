@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "syncd/app/config.h"
@@ -69,9 +70,21 @@ int main(int argc, char** argv) {
 
   auto config = gs::loadConfig(path);
   if (!config) {
-    for (const auto& e : config.error()) std::fprintf(stderr, "%s\n", gs::format(e).c_str());
-    std::fprintf(stderr, "gwsyncd: %zu configuration error(s) in %s\n", config.error().size(),
-                 path.c_str());
+    // --check-config talks to a person at a terminal; the daemon's lines go to the journal.
+    for (const auto& e : config.error()) {
+      if (check_only) {
+        std::fprintf(stderr, "%s\n", gs::format(e).c_str());
+      } else {
+        gs::logLine(gs::Prio::kErr, "%s", gs::format(e).c_str());
+      }
+    }
+    if (check_only) {
+      std::fprintf(stderr, "gwsyncd: %zu configuration error(s) in %s\n", config.error().size(),
+                   path.c_str());
+    } else {
+      gs::logLine(gs::Prio::kErr, "gwsyncd: %zu configuration error(s) in %s",
+                  config.error().size(), path.c_str());
+    }
     return 1;
   }
   if (check_only) {
@@ -82,31 +95,43 @@ int main(int argc, char** argv) {
   std::string err;
   if (!makeDirs(config->node.state_dir, err) ||
       !makeDirs(parentDir(config->control.socket), err)) {
-    std::fprintf(stderr, "gwsyncd: %s\n", err.c_str());
+    gs::logLine(gs::Prio::kErr, "gwsyncd: %s", err.c_str());
     return 1;
   }
   auto epoch = gs::bumpEpoch(config->node.state_dir);
   if (!epoch) {
-    std::fprintf(stderr, "gwsyncd: node.state_dir: %s\n", epoch.error().c_str());
+    gs::logLine(gs::Prio::kErr, "gwsyncd: node.state_dir: %s", epoch.error().c_str());
     return 1;
   }
 
   boost::asio::io_context io;
   auto daemon = gs::Daemon::create(io, std::move(*config), *epoch);
   if (!daemon) {
-    std::fprintf(stderr, "gwsyncd: %s\n", daemon.error().c_str());
+    gs::logLine(gs::Prio::kErr, "gwsyncd: %s", daemon.error().c_str());
     return 1;
   }
-  if (auto r = (*daemon)->start(); !r) {
-    std::fprintf(stderr, "gwsyncd: %s\n", r.error().c_str());
-    return 1;
-  }
+  // SIGHUP is systemctl reload: re-armed after each one, so a second reload is not fatal.
+  boost::asio::signal_set hangups(io, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_hangup =
+      [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        (*daemon)->reload();
+        hangups.async_wait(on_hangup);
+      };
+  hangups.async_wait(on_hangup);
   boost::asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     gs::logLine(gs::Prio::kInfo, "signal %d: shutting down", sig);
+    boost::system::error_code ignored;
+    hangups.cancel(ignored);  // nothing may keep run() going
     (*daemon)->stop();
   });
+  // After the signal sets, so a signal during the initial dump is handled, not fatal.
+  if (auto r = (*daemon)->start(); !r) {
+    gs::logLine(gs::Prio::kErr, "gwsyncd: %s", r.error().c_str());
+    return 1;
+  }
   io.run();
   gs::logLine(gs::Prio::kInfo, "stopped");
   return (*daemon)->failed() ? 1 : 0;

@@ -180,6 +180,8 @@ mode = "$2"
 listen = "$(node_addr "$1"):7801"
 peer = "$(peer_addr "$1"):7801"
 peer_id = $(peer_id "$1")
+# Plaintext, as conntrackd's FTFW over UDP is: the comparison is of the sync engines.
+insecure_plaintext = true
 
 [filter]
 include = ["192.0.2.0/24"]

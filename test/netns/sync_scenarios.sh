@@ -41,6 +41,7 @@ fail() {
 }
 
 setup() {
+  lab_tls_keys gw-a gw-b  # the sync channel runs over TLS 1.3, each side pinning the other
   lab_ns_add gw-a
   lab_ns_add gw-b
   if [[ $scenario == wan ]]; then
@@ -70,7 +71,7 @@ setup() {
   lab_wait_up 3000 gw-a sync gw-b sync
 }
 
-write_config() {  # write_config NAME ID PEER_ID OWN PEER MODE
+write_config() {  # write_config NAME ID PEER_ID OWN PEER MODE PEER_NAME
   mkdir -p "$LAB_TMP/$1"
   cat >"$LAB_TMP/$1/gwsync.toml" <<EOT
 [node]
@@ -95,6 +96,7 @@ refresh_interval_ms = 5000
 
 [control]
 socket = "$LAB_TMP/$1/gwsyncd.sock"
+$(lab_tls_toml "$1" "$7")
 EOT
 }
 
@@ -102,9 +104,9 @@ declare -A PID
 start() {  # start NAME [MODE]  (NOTIFY_SOCKET in the environment reaches the daemon)
   local mode=${2:-hot}
   if [[ $1 == gw-a ]]; then
-    write_config gw-a 1 2 198.51.100.253 198.51.100.254 "$mode"
+    write_config gw-a 1 2 198.51.100.253 198.51.100.254 "$mode" gw-b
   else
-    write_config gw-b 2 1 198.51.100.254 198.51.100.253 "$mode"
+    write_config gw-b 2 1 198.51.100.254 198.51.100.253 "$mode" gw-a
   fi
   "$daemon" --config "$LAB_TMP/$1/gwsync.toml" --check-config >/dev/null || fail "$1: bad config"
   lab_spawn "$LAB_TMP/$1/gwsyncd.log.new" ip netns exec "$(lab_ns "$1")" \

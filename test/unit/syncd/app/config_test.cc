@@ -19,6 +19,7 @@ id = 1
 [sync]
 peer = "192.0.2.2:7400"
 peer_id = 2
+insecure_plaintext = true
 )";
 
 // Every key set to a value other than its default.
@@ -59,6 +60,14 @@ socket = "/run/gwsync-test/ctl.sock"
 
 [metrics]
 listen = "127.0.0.1:9465"
+
+[tls]
+key = "/etc/gwsync/fra1.key"
+cert = "/etc/gwsync/fra1.crt"
+ca = "/etc/gwsync/ca.crt"
+peer_fingerprints = ["E1:73:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD"]
+peer_name = "ams1"
+handshake_timeout_ms = 2000
 )";
 
 std::vector<std::string> errorsOf(const std::string& text) {
@@ -156,8 +165,52 @@ TEST(ConfigTest, FullConfigSetsEveryKey) {
   EXPECT_EQ(c.metrics.listen->toString(), "127.0.0.1:9465");
 }
 
+TEST(ConfigTest, TlsTableIsRead) {
+  auto c = parseConfig(kFull, "gwsync.toml");
+  ASSERT_TRUE(c.ok()) << joined(errorsOf(kFull));
+  ASSERT_TRUE(c->tls.has_value());
+  EXPECT_EQ(c->tls->key_file, "/etc/gwsync/fra1.key");
+  EXPECT_EQ(c->tls->cert_file, "/etc/gwsync/fra1.crt");
+  EXPECT_EQ(c->tls->ca_file, "/etc/gwsync/ca.crt");
+  ASSERT_EQ(c->tls->peer_fingerprints.size(), 1u);
+  EXPECT_EQ(c->tls->peer_name, "ams1");
+  EXPECT_EQ(c->tls->handshake_timeout, std::chrono::milliseconds(2000));
+  EXPECT_FALSE(c->sync.insecure_plaintext);
+}
+
+TEST(ConfigTest, ASyncChannelWithoutTlsMustBeDeclaredInsecure) {
+  const std::string text = "[node]\nid = 1\n[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 2\n";
+  EXPECT_EQ(onlyError(text),
+            "gwsync.toml: tls: missing: the sync channel needs [tls] with key, cert and "
+            "peer_fingerprints or ca (see docs/security.md), or sync.insecure_plaintext = true on "
+            "a dedicated link");
+  auto c = parseConfig(kMinimal, "gwsync.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->sync.insecure_plaintext);
+  EXPECT_FALSE(c->tls.has_value());
+}
+
+TEST(ConfigTest, TlsAndInsecurePlaintextContradict) {
+  EXPECT_EQ(onlyError(std::string(kMinimal) +
+                      "[tls]\nkey = \"/k\"\ncert = \"/c\"\nca = \"/ca\"\n"),
+            "gwsync.toml: sync.insecure_plaintext = true: contradicts the [tls] table: remove one "
+            "of them");
+}
+
+TEST(ConfigTest, TlsNeedsSomethingToAuthenticateThePeer) {
+  const std::string base = "[node]\nid = 1\n[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 2\n";
+  EXPECT_EQ(onlyError(base + "[tls]\nkey = \"/k\"\ncert = \"/c\"\n"),
+            "gwsync.toml: tls: needs peer_fingerprints or ca: nothing would authenticate the peer");
+  const auto errors = errorsOf(base + "[tls]\ncert = \"c\"\npeer_fingerprints = [\"zz\", 5]\n");
+  ASSERT_EQ(errors.size(), 5u) << joined(errors);
+  EXPECT_NE(errors[0].find("tls.key: required key is missing"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("tls.cert = \"c\": must be an absolute path"), std::string::npos);
+  EXPECT_NE(errors[2].find("tls.peer_fingerprints[0] = \"zz\""), std::string::npos);
+  EXPECT_NE(errors[3].find("tls.peer_fingerprints[1] = 5: expected a string"), std::string::npos);
+}
+
 TEST(ConfigTest, ErrorNamesKeyAndValueInTheDocumentedForm) {
-  const std::string text = "[node]\nid = 1\n[sync]\npeer = \"1.2.3\"\npeer_id = 2\n";
+  const std::string text = "[node]\nid = 1\n[sync]\npeer = \"1.2.3\"\npeer_id = 2\ninsecure_plaintext = true\n";
   EXPECT_EQ(onlyError(text),
             "gwsync.toml: sync.peer = \"1.2.3\": not an address:port "
             "(expected IP:PORT or [IPv6]:PORT)");
@@ -187,7 +240,8 @@ TEST_P(ConfigRangeTest, ReportsKeyValueAndRange) {
   const RangeCase& c = GetParam();
   std::string text;
   if (c.table == "node") {
-    text = "[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 2\n[node]\n" + c.line + "\n";
+    text = "[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 2\ninsecure_plaintext = true\n[node]\n" +
+           c.line + "\n";
     if (c.line.rfind("id ", 0) != 0) text += "id = 1\n";
   } else if (c.table == "sync") {
     text = withSync(c.line);
@@ -267,10 +321,11 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ConfigTest, RequiredKeysAreReported) {
   const auto errors = errorsOf("");
-  ASSERT_EQ(errors.size(), 3u) << joined(errors);
+  ASSERT_EQ(errors.size(), 4u) << joined(errors);
   EXPECT_EQ(errors[0], "gwsync.toml: node.id: required key is missing");
   EXPECT_EQ(errors[1], "gwsync.toml: sync.peer: required key is missing");
   EXPECT_EQ(errors[2], "gwsync.toml: sync.peer_id: required key is missing");
+  EXPECT_EQ(errors[3].rfind("gwsync.toml: tls: missing", 0), 0u) << errors[3];
 }
 
 // The peer channel raises a smaller queue to two maximal frames plus their 4-byte length prefixes;
@@ -287,7 +342,8 @@ TEST(ConfigTest, QueueMustHoldTwoMaximalFrames) {
 }
 
 TEST(ConfigTest, PeerIdMustDifferFromNodeId) {
-  EXPECT_EQ(onlyError("[node]\nid = 5\n[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 5\n"),
+  EXPECT_EQ(onlyError("[node]\nid = 5\n[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 5\n"
+                      "insecure_plaintext = true\n"),
             "gwsync.toml: sync.peer_id = 5: must differ from node.id");
 }
 
@@ -318,6 +374,7 @@ mode = "lukewarm"
 peer = "nowhere"
 peer_id = 2
 window = 1
+insecure_plaintext = true
 [filter]
 protocols = ["tcp", "ipx"]
 [metrix]
