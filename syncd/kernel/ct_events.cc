@@ -61,7 +61,14 @@ void ConntrackEventSource::stop() {
 void ConntrackEventSource::arm() {
   fd_.async_wait(boost::asio::posix::stream_descriptor::wait_read,
                  [this](const boost::system::error_code& ec) {
-                   if (ec || stopped_) return;
+                   if (stopped_ || ec == boost::asio::error::operation_aborted) return;
+                   if (ec) {
+                     // Not reading any more means not syncing: the owner must know.
+                     if (handlers_.on_failure) {
+                       handlers_.on_failure("conntrack events: wait: " + ec.message());
+                     }
+                     return;
+                   }
                    // A handler may have called stop() while we drained.
                    if (drain() && !stopped_) arm();
                  });
