@@ -5,6 +5,7 @@
 #include <cstring>
 #include <memory>
 
+#include "nat/nat_config_toml.h"
 #include "syncd/app/config_reader.h"
 #include "syncd/core/sync_messages.h"
 
@@ -252,6 +253,24 @@ void checkAcrossKeys(Diagnostics& diag, const Config& c) {
   }
 }
 
+// [nat]: judged against the pair {node.id, sync.peer_id}, so only once both are valid (their own
+// errors are reported already). Each NAT error keeps its key, value and message.
+void readNat(Diagnostics& diag, const toml::table& table, Config& c) {
+  const uint32_t self = c.node.id;
+  const uint32_t peer = c.sync.peer_id;
+  if (diag.failed("node.id") || diag.failed("sync.peer_id") || self == 0 || peer == 0 ||
+      self == peer) {
+    return;
+  }
+  const uint32_t nodes[] = {self, peer};
+  auto r = nat::readNatConfig(&table, nodes);
+  if (!r) {
+    for (const nat::NatError& e : r.error()) diag.add(e.key, e.value, e.message);
+    return;
+  }
+  c.nat = std::move(*r);
+}
+
 // An error about the file as a whole (unreadable, not TOML): no key to name.
 ConfigError fileError(std::string_view origin, std::string message) {
   ConfigError e;
@@ -304,8 +323,10 @@ ConfigResult parseConfig(std::string_view toml_text, std::string_view origin) {
   TableReader metrics(top.table("metrics"), "metrics", diag);
   readEndpoint(metrics, "listen", c.metrics.listen);
   metrics.rejectUnknown();
+  const toml::table* nat = top.table("nat");
   top.rejectUnknown("table");
   checkAcrossKeys(diag, c);
+  if (nat != nullptr) readNat(diag, *nat, c);
   if (!diag.empty()) return fail(diag.take());
   return c;
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "nat/pool.h"
 #include "syncd/app/session_filter.h"
 #include "syncd/core/endpoint.h"
 #include "syncd/core/result.h"
@@ -68,6 +69,9 @@ struct Config {
   KernelConfig kernel;
   ControlConfig control;
   MetricsConfig metrics;
+  // [nat] (docs/nat.md), read only when node.id and sync.peer_id are valid. Absent: NAT disabled,
+  // no table is applied and no synced binding is checked.
+  std::optional<nat::NatConfig> nat;
 };
 
 struct ConfigError {

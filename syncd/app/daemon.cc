@@ -4,6 +4,9 @@
 
 #include <cstring>
 
+#include "nat/binding_check.h"
+#include "nat/nft_apply.h"
+#include "nat/nft_render.h"
 #include "syncd/kernel/ct_dump.h"
 
 namespace gwsync::syncd {
@@ -147,7 +150,27 @@ Millis Daemon::now() const {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
+Result<Ok, std::string> Daemon::applyNat() {
+  if (!config_.nat) return Ok{};
+  const std::string table =
+      std::string(nat::kNatTableFamily) + " " + std::string(nat::kNatTableName);
+  auto text = nat::renderTable(*config_.nat, config_.node.id);
+  if (!text) return fail("nat: cannot render table " + table + ": " + text.error());
+  auto nft = nat::NftApplier::open();
+  if (!nft) return fail("nat: cannot open libnftables: " + nft.error());
+  if (auto r = nft->replaceTable(*text); !r) {
+    return fail("nat: applying table " + table + " failed: " + r.error().toString());
+  }
+  logLine(Prio::kInfo, "nat: table %s applied for node %u (%zu pools, %zu 1:1 mappings)",
+          table.c_str(), config_.node.id, config_.nat->pools.size(),
+          config_.nat->statics.size());
+  return Ok{};
+}
+
 Result<Ok, std::string> Daemon::start() {
+  // NAT first: a table the kernel refuses fails the start before anything else is touched. The
+  // table is kept on stop: removing it would stop established translated sessions.
+  if (auto r = applyNat(); !r) return r;
   // Events first, so nothing that happens during the dump is missed; they are read after it.
   events_->start();
   snapshot(false);
@@ -276,10 +299,30 @@ void Daemon::applyChanges() {
     std::erase_if(changes,
                   [](const KernelChange& c) { return c.origin == KernelChange::Origin::kPeer; });
   }
-  write(changes);
+  write(std::move(changes));
 }
 
-void Daemon::write(const std::vector<KernelChange>& changes) {
+void Daemon::checkNatBindings(std::vector<KernelChange>& changes) {
+  if (!config_.nat) return;
+  const nat::NatConfig& nc = *config_.nat;
+  std::erase_if(changes, [&](const KernelChange& c) {
+    if (c.origin != KernelChange::Origin::kPeer || c.kind == KernelChange::Kind::kRemove) {
+      return false;
+    }
+    const nat::BindingVerdict v = nat::checkBinding(nc, c.session.owner, c.session);
+    if (nat::accepted(v)) return false;
+    ++stats_.nat_rejected[static_cast<size_t>(v)];
+    if (auto note = nat_rejected_log_.allow()) {
+      logLine(Prio::kWarning, "nat: dropping peer session with binding %s (owner %u): %s%s",
+              std::string(nat::verdictName(v)).c_str(), c.session.owner,
+              describe(c.session).c_str(), note->c_str());
+    }
+    return true;
+  });
+}
+
+void Daemon::write(std::vector<KernelChange> changes) {
+  checkNatBindings(changes);
   std::vector<CtWrite> writes;
   writes.reserve(changes.size());
   for (const KernelChange& c : changes) writes.push_back({opFor(c.kind), &c.session});

@@ -67,7 +67,12 @@ class Daemon {
   void snapshot(bool bulk);
   void pump();
   void applyChanges();
-  void write(const std::vector<KernelChange>& changes);
+  void write(std::vector<KernelChange> changes);
+  // Drops the peer's creates and updates whose NAT binding nat::checkBinding rejects (counted,
+  // logged rate-limited); a no-op without [nat].
+  void checkNatBindings(std::vector<KernelChange>& changes);
+  // Renders this node's table inet gwsync_nat and replaces it in one transaction (start-up).
+  Result<Ok, std::string> applyNat();
   // Sends through the channel, counting by type; false (counted) when the channel refuses.
   bool send(const SyncMessage& m);
   ReplicationLag::SenderView senderView() const;
@@ -90,6 +95,7 @@ class Daemon {
   std::string cmdResync();
   std::string cmdFlush();
   std::string cmdStats() const;
+  std::string cmdNat() const;
 
   boost::asio::io_context& io_;
   Config config_;
@@ -117,6 +123,7 @@ class Daemon {
   LimitedLog write_errors_log_{{10, std::chrono::seconds(10)}};
   LimitedLog overrun_log_{{5, std::chrono::seconds(60)}};
   LimitedLog wrong_peer_log_{{5, std::chrono::seconds(60)}};
+  LimitedLog nat_rejected_log_{{10, std::chrono::seconds(60)}};
 };
 
 }  // namespace gwsync::syncd

@@ -1,7 +1,10 @@
 // gwsyncctl's commands: plain text, one fact per line ("key: value"), so that people read it and
 // scripts grep it.
+#include <numeric>
 #include <sstream>
 
+#include "nat/binding_check.h"
+#include "nat/usage.h"
 #include "syncd/app/daemon.h"
 
 namespace gwsync::syncd {
@@ -12,6 +15,10 @@ std::string line(std::string_view key, const auto& value) {
   std::ostringstream out;
   out << key << ": " << value << "\n";
   return out.str();
+}
+
+uint64_t natRejectedTotal(const DaemonStats& s) {
+  return std::accumulate(s.nat_rejected.begin(), s.nat_rejected.end(), uint64_t{0});
 }
 
 }  // namespace
@@ -25,6 +32,7 @@ std::map<std::string, ControlServer::Handler, std::less<>> Daemon::commands() {
       {"resync", [this](std::string_view, std::string_view) { return cmdResync(); }},
       {"flush", [this](std::string_view, std::string_view) { return cmdFlush(); }},
       {"stats", [this](std::string_view, std::string_view) { return cmdStats(); }},
+      {"nat", [this](std::string_view, std::string_view) { return cmdNat(); }},
   };
 }
 
@@ -86,6 +94,7 @@ std::string Daemon::cmdSessions(std::string_view args) const {
   for (const auto& [k, o] : engine_.owned()) add("own ", o.session);
   for (const auto& [k, e] : engine_.peerSessions()) add("peer", e.session);
   if (total > shown) out += "(" + std::to_string(total - shown) + " more not shown)\n";
+  out += "sessions: " + std::to_string(total) + "\n";
   return out;
 }
 
@@ -98,14 +107,17 @@ std::string Daemon::cmdCommit() {
     all.push_back({KernelChange::Kind::kCreate, std::move(s), KernelChange::Origin::kPeer});
   }
   const uint64_t before = stats_.kernel_writes;
+  const uint64_t rejected_before = natRejectedTotal(stats_);
   size_t errors_before = 0;
   for (const auto& [e, n] : stats_.kernel_write_errors) errors_before += n;
-  write(all);
+  write(std::move(all));  // sessions whose NAT binding is rejected are skipped (and counted)
   size_t errors = 0;
   for (const auto& [e, n] : stats_.kernel_write_errors) errors += n;
   ++stats_.commits;
-  return line("committed", stats_.kernel_writes - before - (errors - errors_before)) +
-         line("failed", errors - errors_before);
+  std::string out = line("committed", stats_.kernel_writes - before - (errors - errors_before)) +
+                    line("failed", errors - errors_before);
+  if (config_.nat) out += line("nat_rejected", natRejectedTotal(stats_) - rejected_before);
+  return out;
 }
 
 std::string Daemon::cmdResync() {
@@ -154,6 +166,36 @@ std::string Daemon::cmdStats() const {
   }
   out += line("send_refused", stats_.send_refused);
   out += line("local_resyncs", stats_.local_resyncs);
+  if (config_.nat) {
+    for (size_t i = 0; i < nat::kBindingVerdicts; ++i) {
+      const auto v = static_cast<nat::BindingVerdict>(i);
+      if (nat::accepted(v)) continue;
+      out += line("nat_binding_rejected{" + std::string(nat::verdictName(v)) + "}",
+                  stats_.nat_rejected[i]);
+    }
+  }
+  return out;
+}
+
+// describeNat over every session this node holds (its own and the peer's copies), then the
+// peer sessions dropped by the binding check: "rejected reason=outside_partition count=N".
+std::string Daemon::cmdNat() const {
+  if (!config_.nat) return "nat: not configured\n";
+  const nat::NatConfig& nc = *config_.nat;
+  nat::NatUsage usage = nat::emptyUsage(nc);
+  for (const auto& [k, o] : engine_.owned()) nat::countBinding(nc, o.session, usage);
+  for (const auto& [k, e] : engine_.peerSessions()) {
+    // Only the copies that are (or at a commit would be) in the kernel: rejected ones are not.
+    if (!nat::bindingAllowed(nc, e.session.owner, e.session)) continue;
+    nat::countBinding(nc, e.session, usage);
+  }
+  std::string out = nat::describeNat(nc, config_.node.id, &usage);
+  for (size_t i = 0; i < nat::kBindingVerdicts; ++i) {
+    const auto v = static_cast<nat::BindingVerdict>(i);
+    if (nat::accepted(v)) continue;
+    out += "rejected reason=" + std::string(nat::verdictName(v)) +
+           " count=" + std::to_string(stats_.nat_rejected[i]) + "\n";
+  }
   return out;
 }
 

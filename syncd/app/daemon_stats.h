@@ -8,6 +8,8 @@
 #include <map>
 #include <string_view>
 
+#include "nat/binding_check.h"
+
 namespace gwsync::syncd {
 
 // Names of SyncMessage's alternatives, by variant index (the `type` label of the metrics).
@@ -27,6 +29,9 @@ struct DaemonStats {
   // Messages accepted by the channel (out) and delivered by it (in), by kMessageTypeNames index.
   std::array<uint64_t, kMessageTypeNames.size()> messages_out{};
   std::array<uint64_t, kMessageTypeNames.size()> messages_in{};
+  // Peer sessions not written because their NAT binding failed nat::checkBinding, by verdict
+  // (only the rejecting verdicts advance); one per rejected create or update.
+  std::array<uint64_t, nat::kBindingVerdicts> nat_rejected{};
 };
 
 }  // namespace gwsync::syncd

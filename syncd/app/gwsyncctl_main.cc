@@ -32,6 +32,7 @@ constexpr const char* kUsage =
     "  resync             ask the peer for a full copy of its sessions\n"
     "  flush              drop the peer's sessions held on this node\n"
     "  stats              counters\n"
+    "  nat                NAT pools, partitions and bindings per partition; rejected bindings\n"
     "\n"
     "options:\n"
     "  --socket PATH      control socket (default: $GWSYNC_CONTROL_SOCKET, else\n"

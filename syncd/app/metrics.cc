@@ -278,6 +278,15 @@ void Metrics::registerKernel() {
        [](const Sample& s) { return s.daemon.commits; });
   kernel_write_errors_ = &counters("gwsync_kernel_write_errors_total",
                                    "Conntrack writes the kernel refused, by errno name");
+  auto& nat_rejected = counters("gwsync_nat_binding_rejected_total",
+                                "Peer sessions not written because their NAT binding failed the "
+                                "partition check, by reason (docs/nat.md)");
+  for (size_t i = 0; i < nat::kBindingVerdicts; ++i) {
+    const auto v = static_cast<nat::BindingVerdict>(i);
+    if (nat::accepted(v)) continue;
+    bind(nat_rejected, {{"reason", std::string(nat::verdictName(v))}},
+         [i](const Sample& s) { return s.daemon.nat_rejected[i]; });
+  }
 }
 
 Result<Ok, std::string> Metrics::listen(const Endpoint& endpoint) {

@@ -11,6 +11,10 @@
 #   loss         5 % of the sync link's packets dropped at random (nftables numgen)
 #   wan          the sync link through gwsync-wanem: 20 ms delay, 5 ms jitter, 5 % loss, 10 %
 #                reordered by another 15 ms, 1 % duplicated
+#   hostile      with gw-a's daemon away, gw-b's listener gets plaintext garbage, a TLS client
+#                with an unpinned certificate, an oversized frame and a replay of an older
+#                epoch's stream under gw-a's own key: all refused or ignored, nothing written
+#                into gw-b's kernel, and gw-b syncs with the real gw-a afterwards
 #   ready        sd_notify READY: A alone waits ready_wait_ms for its absent peer; B, started
 #                next to a running A, is ready after the first bulk exchange (before the wait)
 set -euo pipefail
@@ -41,7 +45,7 @@ fail() {
 }
 
 setup() {
-  lab_tls_keys gw-a gw-b  # the sync channel runs over TLS 1.3, each side pinning the other
+  lab_tls_keys gw-a gw-b mallory  # TLS 1.3, each side pinning the other; mallory is pinned by none
   lab_ns_add gw-a
   lab_ns_add gw-b
   if [[ $scenario == wan ]]; then
@@ -268,6 +272,52 @@ scenario_wan() {
   local dropped
   dropped=$(sed -n 's/.* dropped \([0-9]*\).*/\1/p' "$LAB_TMP/wanem.log")
   ((dropped > 0)) || fail "the WAN emulator dropped nothing"
+}
+
+scenario_hostile() {
+  # gw-a's daemon starts at epoch 20, so a recorded stream of epoch 7 is a replay.
+  mkdir -p "$LAB_TMP/gw-a/state"
+  echo 19 >"$LAB_TMP/gw-a/state/epoch"
+  start gw-a; start gw-b; wait_ready
+  inject 0 1000
+  converge "1000 sessions from the real gw-a" 1000
+  stop gw-a
+  table gw-b >"$LAB_TMP/before.txt"
+  local b=198.51.100.254 tls="$LAB_TMP/tls"
+  # shellcheck disable=SC2317
+  refused() { "$ctl" --socket "$LAB_TMP/gw-b/gwsyncd.sock" peers 2>/dev/null | grep -q "last_down: .*$1"; }
+
+  lab_exec gw-a bash -c "head -c 4096 /dev/urandom >/dev/tcp/$b/7801" 2>/dev/null || true
+  wait_for 10000 refused not_tls || fail "plaintext garbage was not refused as not_tls"
+  echo "ok: plaintext garbage refused (not_tls)"
+
+  lab_exec gw-a timeout 10 openssl s_client -connect "$b:7801" -tls1_3 -quiet \
+    -cert "$tls/mallory.crt" -key "$tls/mallory.key" </dev/null >/dev/null 2>&1 || true
+  wait_for 10000 refused fingerprint_mismatch || fail "an unpinned certificate was not refused"
+  echo "ok: a TLS client with an unpinned certificate refused (fingerprint_mismatch)"
+
+  { printf '\xff\xff\xff\xff'; head -c 64 /dev/urandom; } |
+    lab_exec gw-a timeout 10 openssl s_client -connect "$b:7801" -tls1_3 -quiet \
+      -cert "$tls/gw-a.crt" -key "$tls/gw-a.key" >/dev/null 2>&1 || true
+  wait_for 10000 refused frame_too_large || fail "an oversized frame did not close the connection"
+  echo "ok: an oversized frame under gw-a's key closed that connection (frame_too_large)"
+
+  # Hello and a bulk of sessions of epoch 7 under gw-a's valid key: gw-b follows epoch 20.
+  lab_exec gw-a timeout 5 openssl s_client -connect "$b:7801" -tls1_3 -quiet \
+    -cert "$tls/gw-a.crt" -key "$tls/gw-a.key" <"$here/../fuzz/corpus/peer_apply/stream" \
+    >/dev/null 2>&1 || true
+  table gw-b >"$LAB_TMP/after.txt"
+  cmp -s "$LAB_TMP/before.txt" "$LAB_TMP/after.txt" ||
+    fail "the replayed stream changed gw-b's table: $(diff "$LAB_TMP/before.txt" "$LAB_TMP/after.txt" | head -n 3)"
+  local held
+  held=$("$ctl" --socket "$LAB_TMP/gw-b/gwsyncd.sock" sessions 192.0.2.10) || fail "gwsyncctl sessions failed"
+  [[ "$held" == *"sessions: 0"* ]] || fail "gw-b took sessions of 192.0.2.10 from the replayed stream: $held"
+  echo "ok: a replayed stream of an older epoch wrote nothing into gw-b's kernel"
+
+  lab_pid_alive "${PID[gw-b]}" || fail "gw-b's daemon died"
+  start gw-a; wait_ready
+  inject 1000 1000
+  converge "gw-b still syncs with the real gw-a" 2000
 }
 
 setup

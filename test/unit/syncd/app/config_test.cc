@@ -389,6 +389,73 @@ listen = "127.0.0.1:9465"
   EXPECT_NE(errors[5].find("metrix: unknown table"), std::string::npos);
 }
 
+constexpr const char* kNat = R"(
+[nat]
+inside = ["192.0.2.0/24"]
+outside_interface = "wan"
+
+[[nat.pool]]
+name = "shared"
+addresses = ["198.51.100.100"]
+ports = "1024-65535"
+partitions = { 1 = "1024-32767", 2 = "32768-65535" }
+
+[[nat.static]]
+inside = "192.0.2.20"
+public = "198.51.100.20"
+)";
+
+TEST(ConfigTest, NatAbsentMeansDisabled) {
+  auto r = parseConfig(kMinimal, "gwsync.toml");
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->nat.has_value());
+}
+
+TEST(ConfigTest, NatTableParsesForThePair) {
+  const std::string text = std::string(kMinimal) + kNat;
+  auto r = parseConfig(text, "gwsync.toml");
+  ASSERT_TRUE(r.ok()) << joined(errorsOf(text));
+  ASSERT_TRUE(r->nat.has_value());
+  const nat::NatConfig& n = *r->nat;
+  EXPECT_EQ(n.nodes, (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(n.outside_interface, "wan");
+  ASSERT_EQ(n.pools.size(), 1u);
+  EXPECT_EQ(n.pools[0].name, "shared");
+  ASSERT_EQ(n.pools[0].partitions.size(), 2u);
+  EXPECT_EQ(n.pools[0].partitions[0].node, 1u);
+  EXPECT_EQ(n.pools[0].partitions[0].ports.lo, 1024);
+  EXPECT_EQ(n.pools[0].partitions[0].ports.hi, 32767);
+  EXPECT_EQ(n.pools[0].partitions[1].node, 2u);
+  EXPECT_EQ(n.pools[0].partitions[1].ports.lo, 32768);
+  EXPECT_EQ(n.pools[0].partitions[1].ports.hi, 65535);
+  ASSERT_EQ(n.statics.size(), 1u);
+}
+
+TEST(ConfigTest, NatErrorsAreConfigErrors) {
+  const std::string text = std::string(kMinimal) + R"(
+[nat]
+inside = ["192.0.2.0/24"]
+outside_interface = "wan"
+[[nat.pool]]
+name = "shared"
+addresses = ["198.51.100.100"]
+partitions = { 1 = "1024-40000", 2 = "30000-65535" }
+)";
+  EXPECT_EQ(onlyError(text),
+            "gwsync.toml: nat.pool[0].partitions.2 = \"30000-65535\": pool \"shared\": partition "
+            "of node 2 (30000-65535) overlaps the partition of node 1 (1024-40000): both could "
+            "pick the same public port");
+}
+
+TEST(ConfigTest, NatIsNotJudgedWithoutAValidPair) {
+  // node.id is wrong: that is the one error, [nat] waits until the pair is known.
+  const std::string text = "[node]\nid = 0\n[sync]\npeer = \"192.0.2.2:7400\"\npeer_id = 2\n"
+                           "insecure_plaintext = true\n" +
+                           std::string(kNat);
+  const std::string error = onlyError(text);
+  EXPECT_NE(error.find("node.id = 0"), std::string::npos) << error;
+}
+
 TEST(ConfigTest, SyntaxErrorGivesLineAndColumn) {
   auto r = parseConfig("[node]\nid = 1\nsite = = \"x\"\n", "gwsync.toml");
   ASSERT_FALSE(r.ok());
