@@ -165,6 +165,18 @@ std::string Daemon::cmdStats() const {
     out += line("kernel_write_errors{" + std::string(std::strerror(err)) + "}", n);
   }
   out += line("send_refused", stats_.send_refused);
+  // Refusals of whoever tried the sync port: by TLS reason and by frame decoder reason.
+  const auto& cs = channel_->stats();
+  for (size_t i = 0; i < kTlsErrorCount; ++i) {
+    if (cs.tls_errors[i] == 0) continue;
+    out += line("tls_refused{" + std::string(tlsErrorName(static_cast<TlsError>(i))) + "}",
+                cs.tls_errors[i]);
+  }
+  for (size_t i = 0; i < kFrameErrorCount; ++i) {
+    if (cs.decode_errors[i] == 0) continue;
+    out += line("frame_rejected{" + std::string(frameErrorName(static_cast<FrameError>(i))) + "}",
+                cs.decode_errors[i]);
+  }
   out += line("local_resyncs", stats_.local_resyncs);
   if (config_.nat) {
     for (size_t i = 0; i < nat::kBindingVerdicts; ++i) {

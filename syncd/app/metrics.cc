@@ -224,6 +224,14 @@ void Metrics::registerPeer() {
     bind(frames, {{"reason", std::string(frameErrorName(static_cast<FrameError>(i)))}},
          [i](const Sample& s) { return s.channel.decode_errors[i]; });
   }
+  auto& tls = counters("gwsync_peer_tls_refusals_total",
+                       "Connections refused during the TLS handshake, by reason (no certificate, "
+                       "wrong pin, untrusted, expired, not TLS, ...): someone without the peer's "
+                       "key tried the sync port");
+  for (size_t i = 0; i < kTlsErrorCount; ++i) {
+    bind(tls, {{"reason", std::string(tlsErrorName(static_cast<TlsError>(i)))}},
+         [i](const Sample& s) { return s.channel.tls_errors[i]; });
+  }
   auto& records = counters("gwsync_session_rejections_total",
                            "Session records rejected by the decoder, by reason (each also "
                            "counts as a bad_session frame rejection)");

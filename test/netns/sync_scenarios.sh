@@ -314,6 +314,13 @@ scenario_hostile() {
   [[ "$held" == *"sessions: 0"* ]] || fail "gw-b took sessions of 192.0.2.10 from the replayed stream: $held"
   echo "ok: a replayed stream of an older epoch wrote nothing into gw-b's kernel"
 
+  local stats
+  stats=$("$ctl" --socket "$LAB_TMP/gw-b/gwsyncd.sock" stats) || fail "gwsyncctl stats failed"
+  for counter in 'tls_refused{not_tls}' 'tls_refused{fingerprint_mismatch}' \
+    'frame_rejected{frame_too_large}'; do
+    grep -qF "$counter: " <<<"$stats" || fail "gw-b did not count $counter: $stats"
+  done
+  echo "ok: gw-b counted $(grep -E '^(tls_refused|frame_rejected)' <<<"$stats" | tr '\n' ' ')"
   lab_pid_alive "${PID[gw-b]}" || fail "gw-b's daemon died"
   start gw-a; wait_ready
   inject 1000 1000
