@@ -25,7 +25,8 @@ bool portPartitioned(uint8_t proto) {
   }
 }
 
-BindingVerdict checkBinding(const NatConfig& config, uint32_t owner_node, const syncd::Session& s) {
+BindingVerdict checkBinding(const NatConfig& config, uint32_t owner_node, const syncd::Session& s,
+                            bool mobile_host) {
   // A 1:1 address reached from outside must lead to its own inside address.
   if (const auto dnat = syncd::destinationNat(s)) {
     const StaticMapping* m = config.staticByPublic(s.orig.dst);
@@ -41,8 +42,9 @@ BindingVerdict checkBinding(const NatConfig& config, uint32_t owner_node, const 
   const PortRange* mine = pool->partitionOf(owner_node);
   if (mine == nullptr) return BindingVerdict::kUnknownOwner;
   if (!portPartitioned(s.orig.proto)) return BindingVerdict::kAddressOnly;
-  return mine->contains(snat->port) ? BindingVerdict::kInPartition
-                                    : BindingVerdict::kOutsidePartition;
+  if (mine->contains(snat->port)) return BindingVerdict::kInPartition;
+  if (mobile_host && pool->nodeOfPort(snat->port)) return BindingVerdict::kMovedHost;
+  return BindingVerdict::kOutsidePartition;
 }
 
 std::string_view verdictName(BindingVerdict v) {
@@ -57,6 +59,8 @@ std::string_view verdictName(BindingVerdict v) {
       return "address_only";
     case BindingVerdict::kStatic:
       return "static";
+    case BindingVerdict::kMovedHost:
+      return "moved_host";
     case BindingVerdict::kOutsidePartition:
       return "outside_partition";
     case BindingVerdict::kUnknownOwner:

@@ -17,11 +17,15 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # the data plane tools the tests, demo and lab drive
   iproute2 nftables conntrack procps
+  # the two-site lab (docs/lab.md): BIRD 2 as the BGP speakers
+  bird2
   # operability: promtool and a Prometheus server scrape /metrics; systemd-analyze checks the
   # unit; dpkg-shlibdeps for scripts/package.sh
   prometheus curl systemd dpkg-dev
   # benchmarks
   conntrackd gnuplot-nox
+  # the LB namespace test's TCP client and backends (test/netns/lb_traffic.py)
+  python3
 )
 
 missing=()
@@ -49,4 +53,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
   systemctl disable --now prometheus.service >/dev/null 2>&1 || true
   echo "install-deps: prometheus.service disabled (the tests start their own server)"
+fi
+# Likewise bird2 enables bird.service; the lab runs its own BIRD per namespace.
+if [[ " ${missing[*]} " == *" bird2 "* && -d /run/systemd/system ]]; then
+  systemctl disable --now bird.service >/dev/null 2>&1 || true
+  echo "install-deps: bird.service disabled (the lab starts its own BIRD per namespace)"
 fi

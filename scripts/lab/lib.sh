@@ -199,17 +199,22 @@ lab_wait_up() {
   done
 }
 
-# lab_gateway_firewall NS WAN_IF LAN_IF PUBLIC_IP: a stateful NAT gateway in namespace NS.
+# lab_gateway_firewall NS WAN_IF LAN_IF [PUBLIC_IP]: a stateful NAT gateway in namespace NS.
 # Table inet gwlab: forward chain with policy drop that accepts established/related, drops
 # invalid (counted) and accepts new connections from the LAN only; postrouting SNATs LAN
-# traffic leaving the WAN interface to PUBLIC_IP. Named counters, for exact checks:
+# traffic leaving the WAN interface to PUBLIC_IP (without PUBLIC_IP, no NAT chain at all: another
+# table, such as gwsync's own, translates). Named counters, for exact checks:
 #   est (established/related accepted), invalid (dropped), new_lan (new from the LAN
 #   accepted), dropped (hit the policy), lan_snat (connections translated).
 # Strict TCP tracking: nf_conntrack_tcp_loose=0, so a mid-stream packet without a conntrack
 # entry is invalid instead of starting a new connection.
 lab_gateway_firewall() {
-  local name=$1 wan=$2 lan=$3 public=$4 family=ip
+  local name=$1 wan=$2 lan=$3 public=${4:-} family=ip nat=""
   [[ "$public" == *:* ]] && family=ip6
+  if [[ -n "$public" ]]; then
+    nat="chain postrouting { type nat hook postrouting priority srcnat; policy accept;
+      iifname \"$lan\" oifname \"$wan\" counter name \"lan_snat\" snat $family to $public; }"
+  fi
   lab_exec "$name" nft -f - <<EOF || lab_die "cannot install the firewall in $name"
 table inet gwlab {
   counter est {}
@@ -224,10 +229,7 @@ table inet gwlab {
     iifname "$lan" ct state new counter name "new_lan" accept
     counter name "dropped"
   }
-  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-    iifname "$lan" oifname "$wan" counter name "lan_snat" snat $family to $public
-  }
+  $nat
 }
 EOF
   # After the table: its ct expressions load conntrack, which owns the second sysctl.
@@ -235,9 +237,10 @@ EOF
   if [[ "$family" == ip6 ]]; then lab_sysctl "$name" net.ipv6.conf.all.forwarding=1; fi
 }
 
-# lab_nft_counter NS COUNTER: packets of a named counter in table inet gwlab.
+# lab_nft_counter NS COUNTER [TABLE]: packets of a named counter in table inet TABLE (gwlab).
 lab_nft_counter() {
-  lab_exec "$1" nft list counter inet gwlab "$2" | sed -n 's/.*packets \([0-9]*\) bytes.*/\1/p'
+  lab_exec "$1" nft list counter inet "${3:-gwlab}" "$2" |
+    sed -n 's/.*packets \([0-9]*\) bytes.*/\1/p'
 }
 
 # lab_ct_count NS: number of conntrack entries in the namespace.

@@ -5,7 +5,9 @@
 #include <cstring>
 #include <memory>
 
+#include "lb/lb_config_toml.h"
 #include "nat/nat_config_toml.h"
+#include "syncd/app/config_mobility.h"
 #include "syncd/app/config_reader.h"
 #include "syncd/core/sync_messages.h"
 
@@ -190,11 +192,41 @@ void readNames(TableReader& r, std::string_view key, std::bitset<N>& out,
   if (good) out = set;
 }
 
+// Conntrack zones (0..65535); like readNames, an empty list is refused (it would sync nothing).
+void readZones(TableReader& r, std::vector<uint16_t>& out) {
+  const toml::array* list = r.array("zones");
+  if (list == nullptr) return;
+  if (list->empty()) {
+    return r.error("zones", list, "empty list would sync nothing (leave the key out to sync all)");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    const toml::node& item = *list->get(i);
+    const auto value = item.value<int64_t>();
+    if (!item.is_integer() || !value || *value < 0 || *value > 65535) {
+      r.error("zones[" + std::to_string(i) + "]", &item, "expected a zone number 0..65535");
+      continue;
+    }
+    out.push_back(static_cast<uint16_t>(*value));
+  }
+}
+
 void readFilter(TableReader& r, SessionFilter& f) {
   readPrefixes(r, "include", f.include);
   readPrefixes(r, "exclude", f.exclude);
   readNames(r, "protocols", f.protocols, &protocolByName, protocolNames());
   readNames(r, "tcp_states", f.tcp_states, &tcpStateByName, tcpStateNames());
+  readZones(r, f.zones);
+  r.rejectUnknown();
+}
+
+// [limits]: what this node takes from its peer (docs/security.md).
+void readLimits(TableReader& r, LimitsConfig& l) {
+  readInt(r, "peer_sessions_max", l.peer_sessions_max, 1, 67108864);
+  readInt(r, "peer_upserts_per_second", l.peer_upserts_per_second, 1, 100000000);
+  readInt(r, "peer_upsert_burst", l.peer_upsert_burst, 1, 100000000);
+  readInt(r, "peer_queue_items", l.peer_queue_items, 512, 16777216);
+  readInt(r, "peer_timeout_max_tcp_s", l.peer_timeout_max_tcp_s, 1, 2147483647);
+  readInt(r, "peer_timeout_max_s", l.peer_timeout_max_s, 1, 2147483647);
   r.rejectUnknown();
 }
 
@@ -251,6 +283,17 @@ void checkAcrossKeys(Diagnostics& diag, const Config& c) {
     diag.add("sync.peer", "\"" + s.peer.toString() + "\"",
              "same as sync.listen: this node would sync with itself");
   }
+}
+
+// [lb]: independent of the node pair (both nodes build the same tables). Each LB error keeps its
+// key, value and message.
+void readLb(Diagnostics& diag, const toml::table& table, Config& c) {
+  auto r = lb::readLbConfig(&table);
+  if (!r) {
+    for (const lb::LbError& e : r.error()) diag.add(e.key, e.value, e.message);
+    return;
+  }
+  c.lb = std::move(*r);
 }
 
 // [nat]: judged against the pair {node.id, sync.peer_id}, so only once both are valid (their own
@@ -317,16 +360,24 @@ ConfigResult parseConfig(std::string_view toml_text, std::string_view origin) {
   readFilter(filter, c.filter);
   TableReader kernel(top.table("kernel"), "kernel", diag);
   readKernel(kernel, c.kernel);
+  TableReader limits(top.table("limits"), "limits", diag);
+  readLimits(limits, c.limits);
   TableReader control(top.table("control"), "control", diag);
   readPath(control, "socket", c.control.socket, kMaxSocketPathLength);
   control.rejectUnknown();
   TableReader metrics(top.table("metrics"), "metrics", diag);
   readEndpoint(metrics, "listen", c.metrics.listen);
   metrics.rejectUnknown();
+  if (const toml::table* mobility = top.table("mobility")) {
+    TableReader reader(mobility, "mobility", diag);
+    config_detail::readMobility(reader, c.mobility);
+  }
   const toml::table* nat = top.table("nat");
+  const toml::table* lb = top.table("lb");
   top.rejectUnknown("table");
   checkAcrossKeys(diag, c);
   if (nat != nullptr) readNat(diag, *nat, c);
+  if (lb != nullptr) readLb(diag, *lb, c);
   if (!diag.empty()) return fail(diag.take());
   return c;
 }

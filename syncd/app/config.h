@@ -10,10 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "lb/service.h"
 #include "nat/pool.h"
 #include "syncd/app/session_filter.h"
 #include "syncd/core/endpoint.h"
+#include "syncd/core/prefix.h"
 #include "syncd/core/result.h"
+#include "syncd/core/sync_messages.h"
 #include "syncd/net/tls_options.h"
 
 namespace gwsync::syncd {
@@ -53,6 +56,16 @@ struct KernelConfig {
   uint32_t refresh_interval_ms = 10000;
 };
 
+// [limits]: bounds on what the peer can make this node hold and do (docs/security.md).
+struct LimitsConfig {
+  uint32_t peer_sessions_max = 262144;        // peer sessions kept; new ones beyond are refused
+  uint32_t peer_upserts_per_second = 250000;  // token bucket rate for the peer's upserts
+  uint32_t peer_upsert_burst = 262144;        // bucket size: a full bulk at the quota passes
+  uint32_t peer_queue_items = 65536;          // items held back by the rate limit, at most
+  uint32_t peer_timeout_max_tcp_s = 432000;   // TCP timeouts above are lowered to this (5 days)
+  uint32_t peer_timeout_max_s = 86400;        // the same for every other protocol (1 day)
+};
+
 struct ControlConfig {
   std::string socket = "/run/gwsync/gwsyncd.sock";
 };
@@ -61,17 +74,50 @@ struct MetricsConfig {
   std::optional<Endpoint> listen;  // absent: no metrics endpoint
 };
 
+// How the old site treats packets of a moved host's flows that still arrive there (replies to a
+// shared PAT address, inbound LB flows): docs/mobility.md.
+enum class ReturnPath : uint8_t {
+  kNone,      // nothing: with strict TCP tracking such sessions die (the negative control)
+  kRedirect,  // steer them to the owner over the peer link before our conntrack sees them
+  kLiberal,   // set TCP be-liberal on just the moved host's entries (both sites)
+};
+
+// [mobility] (docs/mobility.md): hosts in mobile_prefixes that appear on lan_interfaces are
+// probed from the anycast gateway's MAC and claimed when they answer here.
+struct MobilityConfig {
+  std::vector<std::string> lan_interfaces;  // required, non-empty
+  std::vector<Prefix> mobile_prefixes;      // required, non-empty
+  IpAddress anycast_ipv4;                   // required: the probes' sender address
+  MacBytes anycast_mac{};                   // required: the probes' source MAC
+  uint32_t debounce_ms = 200;
+  uint32_t probe_timeout_ms = 100;
+  uint32_t route_table = 100;
+  uint32_t route_protocol = 200;
+  std::string route_device;  // default: lan_interfaces[0]
+  ReturnPath return_path = ReturnPath::kRedirect;
+  std::vector<std::string> redirect_ingress;  // kRedirect: required
+  std::string redirect_device;                // kRedirect: required
+  std::optional<IpAddress> redirect_next_hop; // kRedirect: required, the peer on that device
+  uint32_t max_hosts = 4096;                  // sightings beyond this many hosts are ignored
+  bool operator==(const MobilityConfig&) const = default;
+};
+
 struct Config {
   NodeConfig node;
   SyncConfig sync;
   std::optional<TlsOptions> tls;  // [tls]: TLS 1.3, mutual authentication (docs/security.md)
   SessionFilter filter;
   KernelConfig kernel;
+  LimitsConfig limits;
   ControlConfig control;
   MetricsConfig metrics;
   // [nat] (docs/nat.md), read only when node.id and sync.peer_id are valid. Absent: NAT disabled,
   // no table is applied and no synced binding is checked.
   std::optional<nat::NatConfig> nat;
+  // [lb] (docs/lb.md): virtual services and their Maglev tables. Absent: no LB table is applied
+  // and Hello carries no LB checksum.
+  std::optional<lb::LbConfig> lb;
+  std::optional<MobilityConfig> mobility;  // [mobility]; absent: no host mobility
 };
 
 struct ConfigError {

@@ -26,7 +26,11 @@ SyncEngine::Options engineOptions(const Config& c, uint64_t epoch) {
                              .dead_after = Millis{c.sync.dead_after_ms},
                              .retransmit = Millis{c.sync.retransmit_ms},
                              .refresh = Millis{c.kernel.refresh_interval_ms},
-                             .peer_mark = kPeerMark};
+                             .peer_mark = kPeerMark,
+                             .mobility = c.mobility.has_value(),
+                             .mobility_debounce =
+                                 Millis{c.mobility ? c.mobility->debounce_ms : 200},
+                             .lb_checksum = c.lb ? c.lb->checksum : 0};
 }
 
 CtOp opFor(KernelChange::Kind k) {
@@ -44,10 +48,12 @@ CtOp opFor(KernelChange::Kind k) {
 }  // namespace
 
 Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_context& io,
-                                                            Config config, uint64_t epoch) {
+                                                            Config config, uint64_t epoch,
+                                                            std::string config_path) {
   auto writer = ConntrackWriter::open({.batch_bytes = config.kernel.batch_bytes});
   if (!writer) return fail(writer.error());
   std::unique_ptr<Daemon> d(new Daemon(io, std::move(config), epoch, std::move(*writer)));
+  d->config_path_ = std::move(config_path);
   ConntrackEventSource::Options eo;
   eo.receive_buffer = static_cast<int>(d->config_.kernel.event_buffer_bytes);
   eo.ignore_port_ids = {d->writer_.portId()};
@@ -128,8 +134,10 @@ Result<std::unique_ptr<Daemon>, std::string> Daemon::create(boost::asio::io_cont
                         self->config_.sync.peer_id, static_cast<int>(reason.size()), reason.data(),
                         self->channel_->lastDownDetail().c_str());
                 self->engine_.onDisconnected();
+                self->peer_rate_.clear();  // unacknowledged: the peer sends them again
               },
           .on_writable = [self] { self->pump(); },
+          .on_refused = [self](const std::string& detail) { self->onTlsRefused(detail); },
       });
   return d;
 }
@@ -142,7 +150,12 @@ Daemon::Daemon(boost::asio::io_context& io, Config config, uint64_t epoch, Connt
       engine_(engineOptions(config_, epoch)),
       tick_timer_(io),
       refresh_timer_(io),
-      started_(std::chrono::steady_clock::now()) {}
+      started_(std::chrono::steady_clock::now()),
+      peer_screen_({.max_sessions = config_.limits.peer_sessions_max}),
+      peer_rate_({.per_second = config_.limits.peer_upserts_per_second,
+                  .burst = config_.limits.peer_upsert_burst,
+                  .max_queued_items = config_.limits.peer_queue_items},
+                 now()) {}
 
 Daemon::~Daemon() { stop(); }
 
@@ -150,11 +163,10 @@ Millis Daemon::now() const {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now().time_since_epoch());
 }
 
-Result<Ok, std::string> Daemon::applyNat() {
-  if (!config_.nat) return Ok{};
+Result<Ok, std::string> Daemon::applyNat(const nat::NatConfig& nc) {
   const std::string table =
       std::string(nat::kNatTableFamily) + " " + std::string(nat::kNatTableName);
-  auto text = nat::renderTable(*config_.nat, config_.node.id);
+  auto text = nat::renderTable(nc, config_.node.id);
   if (!text) return fail("nat: cannot render table " + table + ": " + text.error());
   auto nft = nat::NftApplier::open();
   if (!nft) return fail("nat: cannot open libnftables: " + nft.error());
@@ -162,15 +174,19 @@ Result<Ok, std::string> Daemon::applyNat() {
     return fail("nat: applying table " + table + " failed: " + r.error().toString());
   }
   logLine(Prio::kInfo, "nat: table %s applied for node %u (%zu pools, %zu 1:1 mappings)",
-          table.c_str(), config_.node.id, config_.nat->pools.size(),
-          config_.nat->statics.size());
+          table.c_str(), config_.node.id, nc.pools.size(), nc.statics.size());
   return Ok{};
 }
 
 Result<Ok, std::string> Daemon::start() {
   // NAT first: a table the kernel refuses fails the start before anything else is touched. The
   // table is kept on stop: removing it would stop established translated sessions.
-  if (auto r = applyNat(); !r) return r;
+  if (config_.nat) {
+    if (auto r = applyNat(*config_.nat); !r) return r;
+  }
+  if (config_.lb) {
+    if (auto r = applyLb(*config_.lb); !r) return r;
+  }
   // Events first, so nothing that happens during the dump is missed; they are read after it.
   events_->start();
   snapshot(false);
@@ -179,6 +195,8 @@ Result<Ok, std::string> Daemon::start() {
           "node %u epoch %llu: %zu sessions of ours, %zu copies to settle with peer %u",
           config_.node.id, static_cast<unsigned long long>(epoch_), engine_.owned().size(),
           engine_.unresolvedSize(), config_.sync.peer_id);
+  // Mobility before the channel: the peer's claims need the routes and the redirect set.
+  if (auto r = startMobility(); !r) return r;
   // Metrics before the channel: an unusable address fails the start before the peer sees us.
   if (metrics_) {
     updateMetrics();
@@ -186,6 +204,7 @@ Result<Ok, std::string> Daemon::start() {
     logLine(Prio::kInfo, "metrics: http://%s/metrics", config_.metrics.listen->toString().c_str());
   }
   if (auto r = channel_->start(); !r) return fail(r.error());
+  watchCertificates();
   auto control =
       ControlServer::start(io_, {.path = config_.control.socket, .commands = commands()});
   if (!control) return fail(control.error());
@@ -210,6 +229,7 @@ void Daemon::stop() {
   tick_timer_.cancel(ec);
   refresh_timer_.cancel(ec);
   if (events_) events_->stop();
+  stopMobility();
   if (channel_) channel_->stop();
   if (control_) control_->stop();
 }
@@ -238,6 +258,7 @@ void Daemon::onEvents(std::span<const CtEvent> events) {
 
 void Daemon::onMessage(SyncMessage&& m) {
   ++stats_.messages_in[m.index()];
+  if (auto* items = std::get_if<ItemsMsg>(&m)) return onPeerItems(std::move(*items));
   if (!engine_.onMessage(m, now())) {
     if (auto note = wrong_peer_log_.allow()) {
       logLine(Prio::kErr, "a node other than peer %u answered: dropping the connection%s",
@@ -246,6 +267,7 @@ void Daemon::onMessage(SyncMessage&& m) {
     channel_->disconnect("wrong_peer");
     return;
   }
+  if (config_.mobility) runHostActions();  // the peer's claims and releases
   applyChanges();
   pump();
   checkReady();
@@ -293,6 +315,7 @@ bool Daemon::send(const SyncMessage& m) {
 void Daemon::applyChanges() {
   std::vector<KernelChange> changes = engine_.takeKernelChanges();
   if (changes.empty()) return;
+  trackRedirects(changes);  // before the cold filter: the set matters in both modes
   if (config_.node.mode == NodeMode::kCold) {
     // Cold standby: the peer's sessions stay in memory until a commit; only corrections of our
     // own kernel are written.
@@ -309,8 +332,9 @@ void Daemon::checkNatBindings(std::vector<KernelChange>& changes) {
     if (c.origin != KernelChange::Origin::kPeer || c.kind == KernelChange::Kind::kRemove) {
       return false;
     }
-    const nat::BindingVerdict v = nat::checkBinding(nc, c.session.owner, c.session);
-    if (nat::accepted(v)) return false;
+    const nat::BindingVerdict v = nat::checkBinding(
+        nc, c.session.owner, c.session, config_.mobility && isMobile(c.session.orig.src));
+    if (nat::accepted(v) || natAcceptedBefore(c.session)) return false;
     ++stats_.nat_rejected[static_cast<size_t>(v)];
     if (auto note = nat_rejected_log_.allow()) {
       logLine(Prio::kWarning, "nat: dropping peer session with binding %s (owner %u): %s%s",
@@ -346,6 +370,7 @@ void Daemon::tick() {
     snapshot_pending_ = false;
     snapshot(true);
   }
+  releasePeerItems();
   if (engine_.peerDead(t)) {
     logLine(Prio::kWarning, "peer %u silent for %u ms: reconnecting", config_.sync.peer_id,
             config_.sync.dead_after_ms);
@@ -355,6 +380,7 @@ void Daemon::tick() {
   checkReady();
   feedWatchdog();
   updateMetrics();
+  checkLb();
 }
 
 void Daemon::checkReady() {

@@ -33,6 +33,7 @@ std::map<std::string, ControlServer::Handler, std::less<>> Daemon::commands() {
       {"flush", [this](std::string_view, std::string_view) { return cmdFlush(); }},
       {"stats", [this](std::string_view, std::string_view) { return cmdStats(); }},
       {"nat", [this](std::string_view, std::string_view) { return cmdNat(); }},
+      {"vm", [this](std::string_view, std::string_view) { return cmdVm(); }},
   };
 }
 
@@ -88,7 +89,7 @@ std::string Daemon::cmdSessions(std::string_view args) const {
   constexpr size_t kMax = 1000;
   auto add = [&](const char* who, const Session& s) {
     if (!matches(s)) return;
-    if (++total <= kMax) out += std::string(who) + " " + describe(s) + "\n";
+    if (++total <= kMax) out += std::string(who) + " " + describe(s) + lbServiceNote(s) + "\n";
     shown = std::min(total, kMax);
   };
   for (const auto& [k, o] : engine_.owned()) add("own ", o.session);
@@ -178,6 +179,19 @@ std::string Daemon::cmdStats() const {
                 cs.decode_errors[i]);
   }
   out += line("local_resyncs", stats_.local_resyncs);
+  // The peer's sessions refused before the kernel, and the rate limit (docs/security.md).
+  const PeerScreenStats& ps = peer_screen_.stats();
+  for (size_t i = 0; i < kPeerRejectCount; ++i) {
+    if (ps.rejected[i] == 0) continue;
+    out += line("peer_rejected{" + std::string(peerRejectName(static_cast<PeerReject>(i))) + "}",
+                ps.rejected[i]);
+  }
+  out += line("peer_timeouts_capped", ps.timeouts_capped);
+  out += line("peer_quota_resyncs", ps.quota_resyncs);
+  const PeerRateStats& pr = peer_rate_.stats();
+  out += line("peer_upserts_delayed", pr.upserts_delayed);
+  out += line("peer_frames_dropped{queue_full}", pr.frames_overflowed);
+  out += line("peer_rate_queue_items", pr.queued_items);
   if (config_.nat) {
     for (size_t i = 0; i < nat::kBindingVerdicts; ++i) {
       const auto v = static_cast<nat::BindingVerdict>(i);

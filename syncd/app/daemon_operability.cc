@@ -1,4 +1,4 @@
-// The daemon's operability glue: replication lag, metrics, watchdog, reload. Same thread and
+// The daemon's operability glue: replication lag, metrics, watchdog. Same thread and
 // same class as daemon.cc; a separate file only to keep each file short.
 #include <systemd/sd-daemon.h>
 
@@ -48,6 +48,9 @@ void Daemon::updateMetrics() {
   if (!metrics_) return;
   const auto t = steadyMicros();
   const ReplicationLag::SenderView v = senderView();
+  refreshSlowSample();
+  stats_.peer_screen = peer_screen_.stats();
+  stats_.peer_rate = peer_rate_.stats();
   metrics_->update(MetricsSample{.now = t,
                                  .peer_up = channel_->connected(),
                                  .ready = ready_,
@@ -66,12 +69,8 @@ void Daemon::updateMetrics() {
                                  .sender = engine_.sender().stats(),
                                  .receiver = engine_.receiver().stats(),
                                  .engine = engine_.stats(),
-                                 .channel = channel_->stats()});
-}
-
-void Daemon::reload() {
-  // Only [filter] could change safely while running; until that exists, say so plainly.
-  logLine(Prio::kNotice, "reload: not supported yet, restart to apply");
+                                 .channel = channel_->stats(),
+                                 .slow = &slow_sample_});
 }
 
 }  // namespace gwsync::syncd

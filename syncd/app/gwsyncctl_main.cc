@@ -33,6 +33,7 @@ constexpr const char* kUsage =
     "  flush              drop the peer's sessions held on this node\n"
     "  stats              counters\n"
     "  nat                NAT pools, partitions and bindings per partition; rejected bindings\n"
+    "  vm                 mobile hosts: owner, last move, move number, session counts\n"
     "\n"
     "options:\n"
     "  --socket PATH      control socket (default: $GWSYNC_CONTROL_SOCKET, else\n"

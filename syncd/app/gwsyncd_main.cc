@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
   }
 
   boost::asio::io_context io;
-  auto daemon = gs::Daemon::create(io, std::move(*config), *epoch);
+  auto daemon = gs::Daemon::create(io, std::move(*config), *epoch, path);
   if (!daemon) {
     gs::logLine(gs::Prio::kErr, "gwsyncd: %s", daemon.error().c_str());
     return 1;

@@ -38,6 +38,8 @@ Metrics::Metrics(const MetricsInfo& info) : registry_(std::make_shared<prometheu
   registerSync();
   registerPeer();
   registerKernel();
+  registerPeerGuard();
+  registerMobility();
 }
 
 Metrics::~Metrics() = default;
@@ -294,6 +296,13 @@ void Metrics::registerKernel() {
     if (nat::accepted(v)) continue;
     bind(nat_rejected, {{"reason", std::string(nat::verdictName(v))}},
          [i](const Sample& s) { return s.daemon.nat_rejected[i]; });
+  }
+  auto& reloads = counters("gwsync_config_reloads_total",
+                           "SIGHUP reloads of the configuration file, by result (ok, invalid, "
+                           "restart_needed, failed; docs/operations.md)");
+  for (size_t i = 0; i < kReloadResultNames.size(); ++i) {
+    bind(reloads, {{"result", std::string(kReloadResultNames[i])}},
+         [i](const Sample& s) { return s.daemon.config_reloads[i]; });
   }
 }
 

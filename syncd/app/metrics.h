@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,31 @@ struct MetricsInfo {
   bool insecure_plaintext = false;  // the sync channel runs without TLS
 };
 
+// Slow-changing readings the daemon refreshes about once a second (they cost a table walk or a
+// kernel round trip): sessions by kind and the mobility figures.
+struct SlowSample {
+  uint64_t sessions_ct = 0;   // neither source nor destination NAT
+  uint64_t sessions_nat = 0;  // source NAT (PAT pools and 1:1)
+  uint64_t sessions_lb = 0;   // destination NAT (load-balancer VIPs, inbound 1:1)
+  bool mobility = false;      // [mobility] configured: the rest is meaningful
+  uint64_t hosts_local = 0;
+  uint64_t hosts_peer = 0;
+  uint64_t moves_in = 0;
+  uint64_t moves_out = 0;
+  uint64_t probes = 0;
+  uint64_t probes_local = 0;
+  uint64_t probes_remote = 0;
+  uint64_t claims_sent = 0;
+  uint64_t claims_received = 0;
+  uint64_t claims_lost = 0;
+  uint64_t route_errors = 0;
+  uint64_t redirect_flows = 0;
+  uint64_t redirect_packets = 0;
+  uint64_t redirect_bytes = 0;
+  uint64_t liberal_marked = 0;
+  double last_handoff_ms = 0;  // sighting -> routes installed, the last host we won
+};
+
 // One reading of the daemon's state, taken on the io thread.
 struct MetricsSample {
   std::chrono::microseconds now;  // steady clock
@@ -68,6 +94,7 @@ struct MetricsSample {
   const ReceiverStats& receiver;
   const EngineStats& engine;
   const PeerChannelStats& channel;
+  const SlowSample* slow = nullptr;  // null: not refreshed yet
 };
 
 class Metrics {
@@ -83,9 +110,16 @@ class Metrics {
   int port() const;
 
   void update(const MetricsSample& s);
+  // gwsync_tls_certificate_expiry_seconds{cert="local"|"ca"}: seconds until notAfter (negative
+  // once past), computed at every update; call once the certificates are loaded.
+  void watchCertificates(std::chrono::system_clock::time_point local,
+                         std::optional<std::chrono::system_clock::time_point> ca);
   void observeReplicationLag(std::chrono::microseconds lag);
   // The exposition as a scrape would return it (tests, and gwsyncctl if it ever needs it).
   std::string render() const;
+  // For parts whose metrics come and go with their configuration (daemon_lb.cc: one gauge per
+  // configured service and backend), registered and removed by their owner on the io thread.
+  prometheus::Registry& registry() { return *registry_; }
 
  private:
   using Counters = prometheus::Family<prometheus::Counter>;
@@ -110,6 +144,8 @@ class Metrics {
   void registerSync();
   void registerPeer();
   void registerKernel();
+  void registerPeerGuard();  // metrics_peer_guard.cc
+  void registerMobility();   // metrics_mobility.cc
   void updateKernelWriteErrors(const MetricsSample& s);
   void updateBulkDuration(const MetricsSample& s);
 

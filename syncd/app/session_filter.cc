@@ -1,5 +1,6 @@
 #include "syncd/app/session_filter.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <utility>
@@ -79,6 +80,7 @@ TcpStateSet allTcpStates() {
 }
 
 bool SessionFilter::accepts(const Session& s) const {
+  if (!zones.empty() && std::find(zones.begin(), zones.end(), s.zone) == zones.end()) return false;
   if (!protocols.test(s.orig.proto)) return false;
   // With every state allowed the check is skipped, so a TCP entry without protoinfo (or in a
   // state newer than our list) still syncs unless the operator asked for specific states.
@@ -90,7 +92,10 @@ bool SessionFilter::accepts(const Session& s) const {
   }
   if (inAny(exclude, s.orig.src) || inAny(exclude, s.orig.dst)) return false;
   if (include.empty()) return true;
-  return inAny(include, s.orig.src) || inAny(include, s.orig.dst);
+  // The reply's source is where a destination-NATed flow really goes (an LB backend, the inside
+  // host of a 1:1 mapping): include = the LAN covers inbound flows to it as well.
+  return inAny(include, s.orig.src) || inAny(include, s.orig.dst) ||
+         inAny(include, s.reply.src);
 }
 
 }  // namespace gwsync::syncd

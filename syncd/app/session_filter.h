@@ -30,15 +30,17 @@ using TcpStateSet = std::bitset<16>;   // indexed by enum tcp_conntrack
 ProtocolSet allProtocols();
 TcpStateSet allTcpStates();
 
-// The [filter] table. A session is synced when its protocol is listed, when (if it is TCP) its
-// state is listed, when neither end of its original tuple lies in an exclude prefix, and when one
-// end lies in an include prefix (or include is empty). Exclude wins so that a broad include can
+// The [filter] table. A session is synced when its zone is listed (or zones is empty), when its
+// protocol is listed, when (if it is TCP) its state is listed, when neither end of its original
+// tuple lies in an exclude prefix, and when one end of it, or the reply's source (the inside host
+// of a destination-NATed flow), lies in an include prefix (or include is empty). The receiver applies the same filter to the peer's sessions (peer_validation.h). Exclude wins so that a broad include can
 // carve out a management network. Prefix lists are scanned linearly: configs hold a handful.
 struct SessionFilter {
   std::vector<Prefix> include;  // empty: every address
   std::vector<Prefix> exclude;
   ProtocolSet protocols = allProtocols();
   TcpStateSet tcp_states = allTcpStates();
+  std::vector<uint16_t> zones;  // conntrack zones; empty: every zone
 
   bool accepts(const Session& s) const;
 };

@@ -48,7 +48,10 @@ SyncEngine::SyncEngine(Options options)
             }
             return keys;
           }),
-      receiver_([this](const SessionKey& k) { return peerClaims(k); }) {
+      receiver_([this](const SessionKey& k) { return peerClaims(k); }),
+      mobility_(Mobility::Options{.node_id = options_.node_id,
+                                  .peer_id = options_.peer_id,
+                                  .debounce = options_.mobility_debounce}) {
   owned_.reserve(options_.expected_sessions);
   receiver_.table().reserve(options_.expected_sessions);
 }
@@ -131,6 +134,10 @@ void SyncEngine::claimUnresolved(Millis now) {
 void SyncEngine::onLocalEvent(LocalEvent type, const Session& s) {
   if (type != LocalEvent::kDestroy) {
     ++stats_.local_changes;
+    if (peerHostCopy(s)) {
+      ++stats_.suppressed_activity;
+      return;
+    }
     own(s);
     return;
   }
@@ -167,7 +174,13 @@ void SyncEngine::onLocalSnapshot(const std::vector<Session>& dump, Millis now) {
       // still learning which start-up entries are the peer's.
       if (unresolved_.count(key) != 0) continue;  // waiting for the peer's word
       if (auto copy = receiver_.table().find(key); copy != receiver_.table().end()) {
-        if (activeHere(copy->second.session, copy->second.received_at, s, now)) own(s);
+        if (activeHere(copy->second.session, copy->second.received_at, s, now)) {
+          if (peerHostCopy(s)) {
+            ++stats_.suppressed_activity;
+          } else {
+            own(s);
+          }
+        }
         continue;
       }
       if (snapshot_ == 1 && (s.mark & options_.peer_mark) != 0) {
@@ -207,6 +220,7 @@ void SyncEngine::onConnected(Millis now) {
   connected_ = true;
   last_heard_ = now;
   hello_due_ = true;
+  if (options_.mobility) mobility_.onConnected();
 }
 
 void SyncEngine::onDisconnected() {
@@ -222,6 +236,7 @@ bool SyncEngine::onMessage(const SyncMessage& m, Millis now) {
       ++stats_.wrong_peer;
       return false;
     }
+    peer_lb_checksum_ = h->lb_checksum;
     receiver_.onHello(*h);
     sender_.onPeerHello(h->peer_epoch, h->next_expected, now);
   } else if (const auto* items = std::get_if<ItemsMsg>(&m)) {
@@ -230,6 +245,32 @@ bool SyncEngine::onMessage(const SyncMessage& m, Millis now) {
     receiver_.onItems(*items, now, changes_);
     for (size_t i = first; i < changes_.size(); ++i) changes_[i].session.mark |= options_.peer_mark;
     if (receiver_.stats().bulks_received > bulks) resolve();
+    if (options_.mobility && !mobility_.hosts().empty()) {
+      // A session of a host we own that the peer still sent (it started there before the
+      // handoff reached it): ours, like the rest of the host's sessions.
+      const size_t end = changes_.size();
+      for (size_t i = first; i < end; ++i) {
+        const KernelChange& c = changes_[i];
+        if (c.kind == KernelChange::Kind::kRemove) continue;
+        const auto host = hostOf(c.session);
+        if (!host || !mobility_.ownedByUs(*host)) continue;
+        auto copy = receiver_.table().find(keyOf(c.session));
+        if (copy == receiver_.table().end()) continue;
+        ++stats_.adopted;
+        const Session taken = copy->second.session;
+        own(taken);
+        Session local = taken;
+        local.mark &= ~options_.peer_mark;
+        changes_.push_back({KernelChange::Kind::kUpdate, local, KernelChange::Origin::kLocal});
+      }
+    }
+  } else if (const auto* claim = std::get_if<HostClaimMsg>(&m)) {
+    if (options_.mobility) {
+      mobility_.onClaim(*claim, now);
+      runMobility(now);
+    }
+  } else if (const auto* release = std::get_if<HostReleaseMsg>(&m)) {
+    if (options_.mobility) mobility_.onRelease(*release, now);
   } else if (const auto* ack = std::get_if<AckMsg>(&m)) {
     sender_.onAck(*ack, now);
   } else if (std::holds_alternative<ResyncRequestMsg>(m)) {
@@ -245,7 +286,8 @@ HelloMsg SyncEngine::hello() const {
                   .site = options_.site,
                   .epoch = options_.epoch,
                   .peer_epoch = receiver_.peerEpoch(),
-                  .next_expected = receiver_.nextExpected()};
+                  .next_expected = receiver_.nextExpected(),
+                  .lb_checksum = options_.lb_checksum};
 }
 
 void SyncEngine::noteSent(const std::vector<ItemsMsg>& frames, Millis now) {
@@ -269,10 +311,70 @@ std::vector<SyncMessage> SyncEngine::poll(Millis now) {
     hello_due_ = false;
   }
   if (auto ack = receiver_.takeAck()) out.emplace_back(*ack);
+  for (auto& m : mobility_.takeMessages()) out.push_back(std::move(m));
   auto frames = sender_.poll(now);
   noteSent(frames, now);
   for (auto& f : frames) out.emplace_back(std::move(f));
   return out;
+}
+
+void SyncEngine::onHostSighting(const std::optional<IpAddress>& ip,
+                                const std::optional<MacBytes>& mac, Millis now) {
+  if (!options_.mobility) return;
+  mobility_.onSighting(ip, mac, now);
+  runMobility(now);
+}
+
+void SyncEngine::onProbeResult(const IpAddress& host, bool local,
+                               const std::optional<MacBytes>& mac, Millis now) {
+  if (!options_.mobility) return;
+  mobility_.onProbeResult(host, local, mac, now);
+  runMobility(now);
+}
+
+void SyncEngine::runMobility(Millis /*now*/) {
+  for (Mobility::Action& a : mobility_.takeActions()) {
+    if (a.kind == Mobility::Action::Kind::kWon) handOver(a.host);
+    host_actions_.push_back(std::move(a));
+  }
+}
+
+void SyncEngine::handOver(const IpAddress& host) {
+  // Every copy of the host's sessions becomes ours: the peer hears it through the upserts (and
+  // stops claiming them), and our kernel's copies lose the peer bit (written in cold mode).
+  std::vector<Session> taken;
+  for (const auto& [key, entry] : receiver_.table()) {
+    if (entry.session.orig.src == host || entry.session.reply.src == host) {
+      taken.push_back(entry.session);
+    }
+  }
+  // Each copy is re-created rather than updated: an entry that carried the flow here before the
+  // host left still holds the TCP window it saw then, and the sequence numbers have moved on
+  // (strict tracking would mark the next packets INVALID). A new entry picks the window up from
+  // the next packet, as after a failover. Cold mode: the delete finds nothing, the create writes.
+  for (const Session& s : taken) {
+    own(s);
+    Session local = s;
+    local.mark &= ~options_.peer_mark;
+    changes_.push_back({KernelChange::Kind::kRemove, local, KernelChange::Origin::kLocal});
+    changes_.push_back({KernelChange::Kind::kCreate, std::move(local), KernelChange::Origin::kLocal});
+  }
+  stats_.handed_over += taken.size();
+}
+
+std::optional<IpAddress> SyncEngine::hostOf(const Session& s) const {
+  const auto& hosts = mobility_.hosts();
+  if (hosts.empty()) return std::nullopt;
+  if (hosts.count(s.orig.src) != 0) return s.orig.src;
+  if (hosts.count(s.reply.src) != 0) return s.reply.src;
+  return std::nullopt;
+}
+
+bool SyncEngine::peerHostCopy(const Session& s) const {
+  if (!options_.mobility) return false;
+  const auto host = hostOf(s);
+  if (!host || !mobility_.ownedByPeer(*host)) return false;
+  return receiver_.table().count(keyOf(s)) != 0;
 }
 
 }  // namespace gwsync::syncd

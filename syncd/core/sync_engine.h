@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "syncd/core/mobility.h"
 #include "syncd/core/session.h"
 #include "syncd/core/sync_messages.h"
 #include "syncd/core/sync_receiver.h"
@@ -49,6 +50,9 @@ struct EngineStats {
   uint64_t resolved_by_peer = 0;   // start-up copies the peer's bulk named as its own
   uint64_t stale_copies_deleted = 0;  // start-up copies the peer no longer has
   uint64_t claimed_unresolved = 0; // start-up copies kept for want of a peer
+  uint64_t handed_over = 0;        // peer sessions taken over with a host we won
+  uint64_t adopted = 0;            // peer sessions of a host we own, taken over on arrival
+  uint64_t suppressed_activity = 0;  // activity on a copy of a host the peer owns: not claimed
 };
 
 class SyncEngine {
@@ -68,6 +72,10 @@ class SyncEngine {
     // Tables are sized for this many sessions up front: growing a hash table of 100k entries
     // rehashes all of them at once, a stall of tens of milliseconds in the middle of a burst.
     size_t expected_sessions = 262144;  // nf_conntrack_max's usual value
+    // Mobility: hosts and their sessions change owner by claim (Mobility), not by activity.
+    bool mobility = false;
+    Millis mobility_debounce{200};
+    uint64_t lb_checksum = 0;  // ours, sent in Hello (0: no load balancer configured)
   };
 
   explicit SyncEngine(Options options);
@@ -96,6 +104,24 @@ class SyncEngine {
   // What to send now (Hello/heartbeat, acks, items). Empty while disconnected.
   std::vector<SyncMessage> poll(Millis now);
   bool peerDead(Millis now) const { return connected_ && now - last_heard_ > options_.dead_after; }
+
+  // --- mobility (no-ops unless Options::mobility)
+  void onHostSighting(const std::optional<IpAddress>& ip, const std::optional<MacBytes>& mac,
+                      Millis now);
+  void onProbeResult(const IpAddress& host, bool local, const std::optional<MacBytes>& mac,
+                     Millis now);
+  // Probes to send, hosts won and lost, for the daemon to carry out (routes, redirects). A won
+  // host's sessions are already ours when this returns them (their kernel writes are queued).
+  std::vector<Mobility::Action> takeHostActions() { return std::exchange(host_actions_, {}); }
+  const Mobility& mobility() const { return mobility_; }
+  // The known host among a session's inside addresses (original source, reply source), if any.
+  std::optional<IpAddress> hostOf(const Session& s) const;
+  uint64_t peerLbChecksum() const { return peer_lb_checksum_; }
+  // After a reload: the new checksum goes out in a Hello right away.
+  void setLbChecksum(uint64_t checksum) {
+    options_.lb_checksum = checksum;
+    hello_due_ = true;
+  }
 
   // --- results
   std::vector<KernelChange> takeKernelChanges() { return std::exchange(changes_, {}); }
@@ -126,6 +152,11 @@ class SyncEngine {
   void noteSent(const std::vector<ItemsMsg>& frames, Millis now);
   bool needsRefresh(const Owned& o, const Session& now_state, Millis now) const;
   HelloMsg hello() const;
+  void runMobility(Millis now);
+  void handOver(const IpAddress& host);
+  // True when `s` is a copy of a session whose host the peer owns: activity on it here is the
+  // peer's flow passing through us (asymmetric return path), not a move.
+  bool peerHostCopy(const Session& s) const;
 
   Options options_;
   OwnedTable owned_;
@@ -141,6 +172,9 @@ class SyncEngine {
   Millis last_hello_sent_{0};
   bool hello_due_ = false;
   EngineStats stats_;
+  Mobility mobility_;
+  std::vector<Mobility::Action> host_actions_;
+  uint64_t peer_lb_checksum_ = 0;
 };
 
 }  // namespace gwsync::syncd

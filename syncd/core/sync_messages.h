@@ -3,8 +3,10 @@
 // (proto/gwsync.proto documents the protocol).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -25,6 +27,7 @@ struct HelloMsg {
   uint64_t epoch = 0;          // the sender's stream
   uint64_t peer_epoch = 0;     // the receiver's stream the sender holds state for; 0: none
   uint64_t next_expected = 0;  // next sequence number the sender expects in that stream
+  uint64_t lb_checksum = 0;    // the sender's load-balancer tables; 0: none configured
   bool operator==(const HelloMsg&) const = default;
 };
 
@@ -56,6 +59,25 @@ struct ResyncRequestMsg {
   bool operator==(const ResyncRequestMsg&) const = default;
 };
 
-using SyncMessage = std::variant<HelloMsg, ItemsMsg, AckMsg, ResyncRequestMsg>;
+using MacBytes = std::array<uint8_t, 6>;
+
+// Mobility (see proto/gwsync.proto HostClaim / HostRelease).
+struct HostClaimMsg {
+  IpAddress host{};
+  std::optional<MacBytes> mac{};
+  uint64_t move_seq = 0;
+  uint32_t node_id = 0;
+  bool operator==(const HostClaimMsg&) const = default;
+};
+
+struct HostReleaseMsg {
+  IpAddress host{};
+  uint64_t move_seq = 0;
+  uint32_t node_id = 0;
+  bool operator==(const HostReleaseMsg&) const = default;
+};
+
+using SyncMessage =
+    std::variant<HelloMsg, ItemsMsg, AckMsg, ResyncRequestMsg, HostClaimMsg, HostReleaseMsg>;
 
 }  // namespace gwsync::syncd

@@ -326,6 +326,7 @@ void PeerChannel::connectionLost(PeerConnection& c, DisconnectReason r, std::str
     starting_.erase(it);
     ++stats_.connect_failures;
     last_down_detail_ = std::move(detail);
+    invokeHandler(stats_.handler_errors, handlers_.on_refused, last_down_detail_);
     scheduleDial();
     return;
   }

@@ -71,6 +71,9 @@ struct PeerChannelHandlers {
   std::function<void(std::string_view reason)> on_down{};
   // After send() refused a frame: the queue drained below half of max_queued_bytes.
   std::function<void()> on_writable{};
+  // A connection failed its handshake (TLS refusal, counted in tls_errors): the detail for the
+  // log (which check, the certificate, OpenSSL's reason). Never followed by on_up or on_down.
+  std::function<void(const std::string& detail)> on_refused{};
 };
 
 class PeerChannel final : private PeerConnection::Owner {

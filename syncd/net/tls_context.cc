@@ -188,17 +188,21 @@ Result<Ok, std::string> loadKeyAndCertificate(SSL_CTX* ctx, const TlsOptions& o)
   return Ok{};
 }
 
-Result<Ok, std::string> loadCa(SSL_CTX* ctx, const std::string& path) {
+// Returns the earliest notAfter of the CA certificates (for the expiry metric).
+Result<std::chrono::system_clock::time_point, std::string> loadCa(SSL_CTX* ctx,
+                                                                  const std::string& path) {
   const std::string where = "tls ca_file " + path + ": ";
   std::string pem;
   if (auto r = readFile(path, pem, false); !r) return fail(where + r.error());
   auto certs = parseCertificates(pem);
   if (!certs) return fail(where + certs.error());
   X509_STORE* store = SSL_CTX_get_cert_store(ctx);
+  auto earliest = std::chrono::system_clock::time_point::max();
   for (const auto& c : *certs) {
     if (X509_STORE_add_cert(store, c.get()) != 1) return fail(where + openSslReason());
+    earliest = std::min(earliest, toTimePoint(X509_get0_notAfter(c.get())));
   }
-  return Ok{};
+  return earliest;
 }
 
 // TLS 1.3 only; no session resumption (a resumed session would skip the certificate checks
@@ -245,8 +249,11 @@ Result<std::shared_ptr<TlsContext>, std::string> TlsContext::load(const TlsOptio
   // Both roles ask for the peer's certificate; a listener refuses a client without one.
   SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   if (auto r = loadKeyAndCertificate(ctx, o); !r) return fail(r.error());
+  std::optional<std::chrono::system_clock::time_point> ca_not_after;
   if (o.ca_file) {
-    if (auto r = loadCa(ctx, *o.ca_file); !r) return fail(r.error());
+    auto r = loadCa(ctx, *o.ca_file);
+    if (!r) return fail(r.error());
+    ca_not_after = *r;
   }
   t->pins_ = std::move(pins);
   t->use_ca_ = o.ca_file.has_value();
@@ -255,7 +262,8 @@ Result<std::shared_ptr<TlsContext>, std::string> TlsContext::load(const TlsOptio
   const X509* own = SSL_CTX_get0_certificate(ctx);
   t->identity_ = TlsIdentity{.fingerprint = formatFingerprint(fingerprintOf(own)),
                              .subject = subjectOf(own),
-                             .not_after = toTimePoint(X509_get0_notAfter(own))};
+                             .not_after = toTimePoint(X509_get0_notAfter(own)),
+                             .ca_not_after = ca_not_after};
   return t;
 }
 

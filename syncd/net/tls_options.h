@@ -48,6 +48,9 @@ struct TlsIdentity {
   std::string fingerprint;  // formatFingerprint() of the certificate
   std::string subject;      // e.g. "CN=gw-a"
   std::chrono::system_clock::time_point not_after;
+  // The earliest notAfter among the certificates of ca_file; absent without ca_file. When it
+  // passes, the peer's certificate no longer verifies.
+  std::optional<std::chrono::system_clock::time_point> ca_not_after{};
 };
 
 }  // namespace gwsync::syncd

@@ -29,6 +29,45 @@ void helloToProto(const HelloMsg& h, v1::Hello* out) {
   out->set_capabilities(0);
   out->set_peer_epoch(h.peer_epoch);
   out->set_next_expected(h.next_expected);
+  out->set_lb_checksum(h.lb_checksum);
+}
+
+std::string hostBytes(const IpAddress& a) {
+  return std::string(reinterpret_cast<const char*>(a.bytes.data()), a.size());
+}
+
+// 4 bytes: IPv4, 16: IPv6; anything else is not a host address.
+std::optional<IpAddress> hostFromBytes(const std::string& b) {
+  if (b.size() != 4 && b.size() != 16) return std::nullopt;
+  IpAddress a;
+  a.family = b.size() == 4 ? Family::kIpv4 : Family::kIpv6;
+  std::copy(b.begin(), b.end(), a.bytes.begin());
+  return a;
+}
+
+Result<SyncMessage, FrameFault> claimFromProto(const v1::HostClaim& in) {
+  const auto host = hostFromBytes(in.host());
+  if (!host || in.move_seq() == 0 || in.node_id() == 0 ||
+      (!in.mac().empty() && in.mac().size() != 6)) {
+    return fail(fault(FrameError::kBadHostMessage));
+  }
+  HostClaimMsg m{.host = *host, .mac = std::nullopt, .move_seq = in.move_seq(),
+                 .node_id = in.node_id()};
+  if (!in.mac().empty()) {
+    MacBytes mac{};
+    std::copy(in.mac().begin(), in.mac().end(), mac.begin());
+    m.mac = mac;
+  }
+  return SyncMessage{m};
+}
+
+Result<SyncMessage, FrameFault> releaseFromProto(const v1::HostRelease& in) {
+  const auto host = hostFromBytes(in.host());
+  if (!host || in.move_seq() == 0 || in.node_id() == 0) {
+    return fail(fault(FrameError::kBadHostMessage));
+  }
+  return SyncMessage{
+      HostReleaseMsg{.host = *host, .move_seq = in.move_seq(), .node_id = in.node_id()}};
 }
 
 void itemToProto(const Item& item, v1::Item* out) {
@@ -68,7 +107,8 @@ Result<SyncMessage, FrameFault> helloFromProto(const v1::Hello& in) {
                               .site = in.site(),
                               .epoch = in.epoch(),
                               .peer_epoch = in.peer_epoch(),
-                              .next_expected = in.next_expected()}};
+                              .next_expected = in.next_expected(),
+                              .lb_checksum = in.lb_checksum()}};
 }
 
 Result<Item, FrameFault> itemFromProto(const v1::Item& in) {
@@ -147,6 +187,8 @@ std::string_view frameErrorName(FrameError e) {
       return "bad_session";
     case FrameError::kBadAck:
       return "bad_ack";
+    case FrameError::kBadHostMessage:
+      return "bad_host_message";
   }
   return "unknown";  // not reached for a valid enumerator; keeps -Wreturn-type quiet
 }
@@ -163,9 +205,20 @@ void toProto(const SyncMessage& m, v1::Frame* out) {
         } else if constexpr (std::is_same_v<T, AckMsg>) {
           out->mutable_ack()->set_epoch(msg.epoch);
           out->mutable_ack()->set_seq(msg.seq);
-        } else {
-          static_assert(std::is_same_v<T, ResyncRequestMsg>);
+        } else if constexpr (std::is_same_v<T, ResyncRequestMsg>) {
           out->mutable_resync_request()->set_reason(msg.reason);
+        } else if constexpr (std::is_same_v<T, HostClaimMsg>) {
+          auto* c = out->mutable_host_claim();
+          c->set_host(hostBytes(msg.host));
+          if (msg.mac) c->set_mac(std::string(msg.mac->begin(), msg.mac->end()));
+          c->set_move_seq(msg.move_seq);
+          c->set_node_id(msg.node_id);
+        } else {
+          static_assert(std::is_same_v<T, HostReleaseMsg>);
+          auto* r = out->mutable_host_release();
+          r->set_host(hostBytes(msg.host));
+          r->set_move_seq(msg.move_seq);
+          r->set_node_id(msg.node_id);
         }
       },
       m);
@@ -182,6 +235,10 @@ Result<SyncMessage, FrameFault> fromProto(const v1::Frame& in, size_t max_items)
       return SyncMessage{AckMsg{.epoch = in.ack().epoch(), .seq = in.ack().seq()}};
     case v1::Frame::kResyncRequest:
       return SyncMessage{ResyncRequestMsg{.reason = in.resync_request().reason()}};
+    case v1::Frame::kHostClaim:
+      return claimFromProto(in.host_claim());
+    case v1::Frame::kHostRelease:
+      return releaseFromProto(in.host_release());
     default:
       return fail(fault(FrameError::kNoBody));
   }

@@ -41,9 +41,11 @@ enum class FrameError : uint8_t {
   kTooManyItems,   // more items than the decoder's max_items
   kBadSession,     // an upsert or remove failed fromProto; FrameFault::session says why
   kBadAck,         // Ack with epoch 0
+  kBadHostMessage, // HostClaim/HostRelease: host not 4 or 16 bytes, move_seq or node_id 0, or a
+                   // MAC that is neither empty nor 6 bytes
 };
 
-inline constexpr size_t kFrameErrorCount = static_cast<size_t>(FrameError::kBadAck) + 1;
+inline constexpr size_t kFrameErrorCount = static_cast<size_t>(FrameError::kBadHostMessage) + 1;
 
 // A short, stable snake_case name for metrics labels and logs, e.g. "frame_too_large".
 std::string_view frameErrorName(FrameError e);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "syncd/core/host_frame_builder.h"
 #include "syncd/kernel/ct_message.h"
 #include "syncd/wire/frame_codec.h"
 
@@ -106,6 +107,28 @@ int main(int argc, char** argv) {
       write(root / "ct_message", "ct" + std::to_string(n++),
             std::string(reinterpret_cast<const char*>(buf.data()), len));
     }
+  }
+  // What a LAN shows host detection: announcements, the locality probe and its answers.
+  const auto vm = *gs::MacAddress::parse("02:00:00:00:00:10");
+  const auto virt = *gs::MacAddress::parse("02:00:5e:00:01:01");
+  const auto vm4 = *gs::IpAddress::parse("192.0.2.10");
+  const auto vm6 = *gs::IpAddress::parse("2001:db8::10");
+  const auto gw4 = *gs::IpAddress::parse("192.0.2.1");
+  const auto gw6 = *gs::IpAddress::parse("2001:db8::1");
+  const std::vector<std::pair<std::string, std::vector<uint8_t>>> frames = {
+      {"garp", gs::buildGratuitousArp(vm, vm4)},
+      {"rarp", gs::buildRarpAnnouncement(vm)},
+      {"unsolicited_na", gs::buildUnsolicitedNa(vm, vm6)},
+      {"arp_probe", gs::buildArpProbe(virt, gw4, vm, vm4)},
+      {"ns_probe", gs::buildNsProbe(virt, gw6, vm, vm6)},
+      {"arp_reply", gs::buildArp({.operation = 2, .eth_dst = virt, .eth_src = vm, .sender_mac = vm,
+                                  .sender_ip = vm4, .target_mac = virt, .target_ip = gw4})},
+      {"solicited_na", gs::buildNd({.advertisement = true, .eth_dst = virt, .eth_src = vm,
+                                    .src = vm6, .dst = gw6, .target = vm6, .lla = vm,
+                                    .solicited = true, .override_flag = true})},
+  };
+  for (const auto& [name, bytes] : frames) {
+    write(root / "host_frame", name, std::string(bytes.begin(), bytes.end()));
   }
   std::printf("seeds written under %s\n", argv[1]);
   return 0;

@@ -33,6 +33,8 @@ fi
 . "$here/../../scripts/lab/lib.sh"
 # shellcheck source=test/netns/nat_lib.sh
 . "$here/nat_lib.sh"
+# shellcheck source=test/netns/nat_topology.sh
+. "$here/nat_topology.sh"
 nat_tools
 
 readonly TCP=$((per_side / 2)) UDP=$((per_side / 2))
@@ -65,48 +67,9 @@ EOT
 }
 
 build_topology() {
-  local n
-  for n in vm-a vm-b lan gw-a gw-b srv; do lab_ns_add "$n"; done
-  lab_bridge_add lan br0
-  lab_switch_port vm-a eth0 lan br0 vm-a
-  lab_switch_port vm-b eth0 lan br0 vm-b
-  lab_switch_port gw-a lan lan br0 gw-a
-  lab_switch_port gw-b lan lan br0 gw-b
-  lab_veth gw-a wan srv via-a
-  lab_veth gw-b wan srv via-b
-  lab_addr vm-a eth0 192.0.2.10/24
-  lab_addr vm-b eth0 192.0.2.11/24
-  lab_addr gw-a lan 192.0.2.2/24
-  lab_addr gw-b lan 192.0.2.3/24
-  lab_addr gw-a wan 203.0.113.2/30
-  lab_addr gw-b wan 203.0.113.6/30
-  lab_addr srv via-a 203.0.113.1/30
-  lab_addr srv via-b 203.0.113.5/30
-  lab_addr srv lo "$NAT_SERVER/32"
-  lab_wait_up 3000 vm-a eth0 vm-b eth0 gw-a lan gw-b lan gw-a wan gw-b wan srv via-a srv via-b
-  ip -n "$(lab_ns vm-a)" route add default via 192.0.2.2
-  ip -n "$(lab_ns vm-b)" route add default via 192.0.2.3
-  ip -n "$(lab_ns gw-a)" route add default via 203.0.113.1
-  ip -n "$(lab_ns gw-b)" route add default via 203.0.113.5
-  route_partitions
-  # Replies leave by port, so a flow's two directions may use different links: no reverse-path
-  # filter on the server.
-  lab_sysctl srv net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-    net.ipv4.conf.via-a.rp_filter=0 net.ipv4.conf.via-b.rp_filter=0
-  nat_gateway gw-a
-  nat_gateway gw-b
+  nat_two_gateways vm-a:192.0.2.10:gw-a vm-b:192.0.2.11:gw-b
+  nat_route_partitions "$PART_A"
   server_check_table
-}
-
-# The server's way back: gw-a's partition by an ip rule to table 101, everything else for the
-# public address (gw-b's partition) by the main table. (A rule port range cannot end at 65535:
-# the kernel refuses it, fib_rule_port_range_valid.)
-route_partitions() {
-  local srv
-  srv=$(lab_ns srv)
-  ip -n "$srv" route add "$NAT_PUBLIC/32" via 203.0.113.2 table 101
-  ip -n "$srv" rule add to "$NAT_PUBLIC/32" dport "$PART_A" lookup 101
-  ip -n "$srv" route add "$NAT_PUBLIC/32" via 203.0.113.6
 }
 
 # seen_ports LINK: "proto port" of every flow the server saw on that link
@@ -120,8 +83,8 @@ check_server_side() {
   local flows bad
   flows=$(seen_ports "$1" | wc -l)
   bad=$(seen_ports "$1" | awk -v lo="$2" -v hi="$3" '$2 < lo || $2 > hi' | wc -l)
-  ((flows == per_side && bad == 0 && $(nat_counter srv srvcheck "outside_$1") == 0)) ||
-    nat_fail "server via $1: $flows flows (want $per_side), $bad ports outside $2-$3, counter outside_$1 $(nat_counter srv srvcheck "outside_$1")"
+  ((flows == per_side && bad == 0 && $(lab_nft_counter srv "outside_$1" srvcheck) == 0)) ||
+    nat_fail "server via $1: $flows flows (want $per_side), $bad ports outside $2-$3, counter outside_$1 $(lab_nft_counter srv "outside_$1" srvcheck)"
 }
 
 # check_bindings GW CONFIG N1 N2: the gateway's table holds N1 bindings in node 1's partition,
@@ -199,16 +162,9 @@ nat_expect_all vm-b "$TCP" "$UDP" "gw-b after the copies"
 lab_log "every session of both VMs still works ($(($(lab_now_ms) - t0)) ms for both probes)"
 
 # gw-a fails: its links go down, the VM and the server's route for gw-a's partition move to gw-b.
-ip -n "$(lab_ns gw-a)" link set lan down
-ip -n "$(lab_ns gw-a)" link set wan down
-ip -n "$(lab_ns vm-a)" route replace default via 192.0.2.3
-# The VM and gw-b know each other's MAC at once (as gratuitous ARP would tell them in a real
-# failover), so a thousand first packets do not overflow the queue of an unresolved neighbour
-# (unres_qlen) and wait for retransmissions.
-mac() { ip -n "$(lab_ns "$1")" -br link show dev "$2" | awk '{print $3}'; }
-ip -n "$(lab_ns vm-a)" neigh replace 192.0.2.3 lladdr "$(mac gw-b lan)" dev eth0 nud reachable
-ip -n "$(lab_ns gw-b)" neigh replace 192.0.2.10 lladdr "$(mac vm-a eth0)" dev lan nud reachable
-ip -n "$(lab_ns srv)" route replace "$NAT_PUBLIC/32" via 203.0.113.6 table 101
+nat_fail_gateway gw-a
+nat_move_vm vm-a gw-b
+nat_route_public "$NAT_PUBLIC" gw-b 101
 t0=$(lab_now_ms)
 nat_probe vm-a
 nat_expect_all vm-a "$TCP" "$UDP" "gw-a's sessions through gw-b after gw-a failed"
@@ -216,7 +172,7 @@ lab_log "gw-a failed: all $per_side of its sessions carry on through gw-b with t
   "IP:port (probe $(($(lab_now_ms) - t0)) ms)"
 nat_probe vm-b
 nat_expect_all vm-b "$TCP" "$UDP" "gw-b's own sessions after gw-a failed"
-(($(nat_insert_failed gw-b) == 0 && $(nat_counter gw-b operator_fw invalid) == 0)) ||
-  nat_fail "gw-b: insert_failed $(nat_insert_failed gw-b), invalid $(nat_counter gw-b operator_fw invalid)"
+(($(nat_insert_failed gw-b) == 0 && $(lab_nft_counter gw-b invalid) == 0)) ||
+  nat_fail "gw-b: insert_failed $(nat_insert_failed gw-b), invalid $(lab_nft_counter gw-b invalid)"
 
 nat_result PASS "$per_side + $per_side concurrent flows to one public address, no collision (insert_failed 0, no IP:port twice), every port in its gateway's partition; gw-a's sessions survived its failure through gw-b"

@@ -30,12 +30,10 @@ fi
 . "$here/../../scripts/lab/lib.sh"
 # shellcheck source=test/netns/nat_lib.sh
 . "$here/nat_lib.sh"
+# shellcheck source=test/netns/nat_topology.sh
+. "$here/nat_topology.sh"
 nat_tools
-daemon="$NAT_BUILD/syncd/app/gwsyncd"
-ctl="$NAT_BUILD/syncd/app/gwsyncctl"
-for t in "$daemon" "$ctl"; do
-  [[ -x "$t" ]] || { echo "missing $t (build targets gwsyncd gwsyncctl)" >&2; exit 2; }
-done
+nat_daemon_tools
 
 readonly TCP=$((per_side / 2)) UDP=$((per_side / 2))
 readonly PART_A=1024-32767 PART_B=32768-65535
@@ -46,115 +44,13 @@ trap nat_on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-fail() {
-  local n
-  for n in gw-a gw-b; do
-    if [[ -f "$LAB_TMP/$n/gwsyncd.log" ]]; then
-      echo "--- $n gwsyncd log (tail)"
-      tail -n 15 "$LAB_TMP/$n/gwsyncd.log"
-    fi
-  done
-  nat_fail "$*"
-}
+fail() { nat_daemon_fail "$@"; }
+ctl() { nat_ctl "$@"; }
+stat_of() { nat_stat "$@"; }
 
 build_topology() {
-  local n srv
-  for n in vm-a vm-b lan gw-a gw-b srv; do lab_ns_add "$n"; done
-  lab_bridge_add lan br0
-  lab_switch_port vm-a eth0 lan br0 vm-a
-  lab_switch_port vm-b eth0 lan br0 vm-b
-  lab_switch_port gw-a lan lan br0 gw-a
-  lab_switch_port gw-b lan lan br0 gw-b
-  lab_veth gw-a wan srv via-a
-  lab_veth gw-b wan srv via-b
-  lab_veth gw-a sync gw-b sync
-  lab_addr vm-a eth0 192.0.2.10/24
-  lab_addr vm-b eth0 192.0.2.11/24
-  lab_addr gw-a lan 192.0.2.2/24
-  lab_addr gw-b lan 192.0.2.3/24
-  lab_addr gw-a wan 203.0.113.2/30
-  lab_addr gw-b wan 203.0.113.6/30
-  lab_addr gw-a sync 198.51.100.253/30
-  lab_addr gw-b sync 198.51.100.254/30
-  lab_addr srv via-a 203.0.113.1/30
-  lab_addr srv via-b 203.0.113.5/30
-  lab_addr srv lo "$NAT_SERVER/32"
-  lab_wait_up 3000 vm-a eth0 vm-b eth0 gw-a lan gw-b lan gw-a wan gw-b wan gw-a sync gw-b sync \
-    srv via-a srv via-b
-  ip -n "$(lab_ns vm-a)" route add default via 192.0.2.2
-  ip -n "$(lab_ns vm-b)" route add default via 192.0.2.3
-  ip -n "$(lab_ns gw-a)" route add default via 203.0.113.1
-  ip -n "$(lab_ns gw-b)" route add default via 203.0.113.5
-  # The server's way back by port: gw-a's partition by an ip rule, the rest by the main table
-  # (a rule port range cannot end at 65535; see nat_active_active.sh).
-  srv=$(lab_ns srv)
-  ip -n "$srv" route add "$NAT_PUBLIC/32" via 203.0.113.2 table 101
-  ip -n "$srv" rule add to "$NAT_PUBLIC/32" dport "$PART_A" lookup 101
-  ip -n "$srv" route add "$NAT_PUBLIC/32" via 203.0.113.6
-  lab_sysctl srv net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-    net.ipv4.conf.via-a.rp_filter=0 net.ipv4.conf.via-b.rp_filter=0
-  nat_gateway gw-a
-  nat_gateway gw-b
-}
-
-write_config() {  # write_config NAME ID PEER_ID OWN PEER PEER_NAME
-  mkdir -p "$LAB_TMP/$1"
-  cat >"$LAB_TMP/$1/gwsync.toml" <<EOT
-[node]
-id = $2
-state_dir = "$LAB_TMP/$1/state"
-
-[sync]
-listen = "$4:7801"
-peer = "$5:7801"
-peer_id = $3
-heartbeat_ms = 200
-dead_after_ms = 1500
-retransmit_ms = 500
-ready_wait_ms = 2000
-
-[filter]
-include = ["192.0.2.0/24"]
-
-[kernel]
-# No refresh during the test: the rejection counter must count the injected session once.
-refresh_interval_ms = 600000
-
-[control]
-socket = "$LAB_TMP/$1/gwsyncd.sock"
-
-[nat]
-inside = ["192.0.2.0/24"]
-outside_interface = "wan"
-
-[[nat.pool]]
-name = "shared"
-addresses = ["$NAT_PUBLIC"]
-ports = "1024-65535"
-partitions = { 1 = "$PART_A", 2 = "$PART_B" }
-
-$(lab_tls_toml "$1" "$6")
-EOT
-}
-
-declare -A PID
-start() {  # start NAME
-  "$daemon" --config "$LAB_TMP/$1/gwsync.toml" --check-config >/dev/null ||
-    fail "$1: --check-config refused the config"
-  lab_spawn "$LAB_TMP/$1/gwsyncd.log" ip netns exec "$(lab_ns "$1")" \
-    "$daemon" --config "$LAB_TMP/$1/gwsync.toml"
-  PID[$1]=$LAB_LAST_PID
-}
-
-ctl() { "$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" "${@:2}"; }
-status() { ctl "$1" status 2>/dev/null | sed -n "s/^$2: //p"; }
-stat_of() { ctl "$1" stats 2>/dev/null | sed -n "s/^$2: //p"; }
-
-# shellcheck disable=SC2317  # runs from wait_for
-ready() {
-  lab_pid_alive "${PID[gw-a]}" && lab_pid_alive "${PID[gw-b]}" &&
-    [[ "$(status gw-a ready)" == yes && "$(status gw-b ready)" == yes &&
-       "$(status gw-a peer)" == "2 connected" ]]
+  nat_two_gateways vm-a:192.0.2.10:gw-a vm-b:192.0.2.11:gw-b
+  nat_route_partitions "$PART_A"
 }
 
 # check_table GW PARTITION: gwsyncd applied its table with this node's partition
@@ -191,12 +87,14 @@ injected_owned() { ctl gw-a sessions 192.0.2.1 2>/dev/null | grep -q '^own '; }
 
 lab_log "lab $LAB_PREFIX: gwsyncd with [nat], $per_side flows per side ($TCP TCP + $UDP UDP)"
 build_topology
-lab_tls_keys gw-a gw-b
-write_config gw-a 1 2 198.51.100.253 198.51.100.254 gw-b
-write_config gw-b 2 1 198.51.100.254 198.51.100.253 gw-a
-start gw-a
-start gw-b
-wait_for 15000 ready || fail "the daemons did not become ready and connected within 15 s"
+nat_daemon_keys
+# No refresh during the test: the rejection counter must count the injected session once.
+NAT_REFRESH_MS=600000
+for gw in gw-a gw-b; do
+  nat_daemon_config "$gw" "$(nat_toml_nat "{ 1 = \"$PART_A\", 2 = \"$PART_B\" }")"
+  nat_daemon_start "$gw"
+done
+wait_for 15000 nat_daemons_ready || fail "the daemons did not become ready and connected within 15 s"
 check_table gw-a "$PART_A"
 check_table gw-b "$PART_B"
 lab_log "both gwsyncd ready; each applied table inet gwsync_nat with its partition"
@@ -252,7 +150,7 @@ grep -q 'nat: dropping peer session with binding outside_partition' "$LAB_TMP/gw
   fail "gw-b logged no warning for the rejected binding"
 lab_log "the injected session with a port in gw-b's partition was dropped by gw-b and counted once"
 
-for gw in gw-a gw-b; do lab_stop_pid "${PID[$gw]}" 5000; done
+for gw in gw-a gw-b; do lab_stop_pid "${NAT_DPID[$gw]}" 5000; done
 lab_exec gw-a nft list table inet gwsync_nat >/dev/null 2>&1 ||
   fail "gw-a: gwsyncd removed table inet gwsync_nat when it stopped"
 

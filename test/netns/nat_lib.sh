@@ -1,7 +1,8 @@
 # shellcheck shell=bash
-# Shared by the NAT namespace tests (nat_reload.sh, nat_active_active.sh): the gateways' configs
-# and firewall, conntrack statistics, and gwsync-traffic clients driven through fifos. Source
-# scripts/lab/lib.sh first and call lab_init; set NAT_BUILD to the build tree.
+# Shared by the NAT namespace tests: the gateways' NAT configs and firewall, conntrack
+# statistics, and gwsync-traffic clients driven through fifos (the two-gateway topology and
+# gwsyncd are in nat_topology.sh). Source scripts/lab/lib.sh first and call lab_init; set
+# NAT_BUILD to the build tree.
 
 readonly NAT_PUBLIC=198.51.100.100
 readonly NAT_SERVER=203.0.113.10
@@ -64,38 +65,19 @@ ${partitions:+partitions = $partitions}
 EOT
 }
 
-# nat_gateway NS: the operator's own stateful filter (table inet operator_fw: forward policy drop,
-# established accepted, new only from the LAN; named counters est, invalid, new_lan, dropped),
-# strict TCP tracking, a blackhole for the public prefix (untranslated replies are dropped, not
-# looped) and UDP entries that outlive a slow test run.
+# nat_gateway NS: the operator's own stateful filter (lab_gateway_firewall without NAT: table
+# inet gwlab, forward policy drop, established accepted, new only from the LAN; named counters
+# est, invalid, new_lan, dropped; strict TCP tracking), a blackhole for the public prefix
+# (untranslated replies are dropped, not looped) and UDP entries that outlive a slow test run.
 nat_gateway() {
-  lab_exec "$1" nft -f - <<'EOT' || lab_die "cannot install the operator firewall in $1"
-table inet operator_fw {
-  counter est {}
-  counter invalid {}
-  counter new_lan {}
-  counter dropped {}
-  chain forward {
-    type filter hook forward priority filter; policy drop;
-    ct state established,related counter name "est" accept
-    ct state invalid counter name "invalid" drop
-    iifname "lan" ct state new counter name "new_lan" accept
-    counter name "dropped"
-  }
-}
-EOT
-  lab_sysctl "$1" net.ipv4.ip_forward=1 net.netfilter.nf_conntrack_tcp_loose=0 \
-    net.netfilter.nf_conntrack_udp_timeout=300
+  lab_gateway_firewall "$1" wan lan
+  lab_sysctl "$1" net.netfilter.nf_conntrack_udp_timeout=300
   ip -n "$(lab_ns "$1")" route add blackhole 198.51.100.0/24
 }
 
 nat_apply() {  # nat_apply NS CONFIG
   "$NAT_TOOL" apply --config "$2" --netns "$(lab_ns "$1")" >/dev/null ||
     nat_fail "gwsync-nat apply in $1 failed"
-}
-
-nat_counter() {  # nat_counter NS TABLE COUNTER: packets of a named counter
-  lab_exec "$1" nft list counter inet "$2" "$3" | sed -n 's/.*packets \([0-9]*\) bytes.*/\1/p'
 }
 
 nat_insert_failed() {  # nat_insert_failed NS: conntrack insert_failed, summed over CPUs
@@ -121,27 +103,29 @@ nat_bindings() {
 }
 
 # shellcheck disable=SC2317  # runs from wait_for
-nat_server_ready() {
-  grep -q '^listening' "$LAB_TMP/server.log" || lab_pid_gone "$NAT_SERVER_PID"
+nat_server_ready() {  # nat_server_ready LOG PID
+  grep -qs '^listening' "$1" || lab_pid_gone "$2"
 }
 
-nat_server_start() {  # nat_server_start NS
-  lab_spawn "$LAB_TMP/server.log" "$NAT_TRAFFIC" server --listen "$NAT_SERVER:$NAT_SERVER_PORT" \
-    --netns "$(lab_ns "$1")"
-  NAT_SERVER_PID=$LAB_LAST_PID
-  wait_for 5000 nat_server_ready || nat_fail "server did not start within 5 s"
-  lab_pid_alive "$NAT_SERVER_PID" || nat_fail "server: $(tail -n 3 "$LAB_TMP/server.log")"
+# nat_server_start NS [ADDR]: an echo server on ADDR:$NAT_SERVER_PORT (default $NAT_SERVER) in NS
+nat_server_start() {
+  local addr=${2:-$NAT_SERVER} log="$LAB_TMP/server-$1.log"
+  lab_spawn "$log" "$NAT_TRAFFIC" server --listen "$addr:$NAT_SERVER_PORT" --netns "$(lab_ns "$1")"
+  wait_for 5000 nat_server_ready "$log" "$LAB_LAST_PID" || nat_fail "server in $1 did not start within 5 s"
+  lab_pid_alive "$LAB_LAST_PID" || nat_fail "server in $1: $(tail -n 3 "$log")"
 }
 
 # Clients read commands from a fifo held open read-write here, so neither side blocks on open.
 declare -A NAT_CLIENT_FD NAT_CLIENT_PID NAT_CLIENT_PROBES
 
-nat_client_start() {  # nat_client_start NAME NS TCP UDP (does not wait: see nat_client_ready)
+# nat_client_start NAME NS TCP UDP [SERVER_ADDR]: a client of the echo server at SERVER_ADDR
+# (default $NAT_SERVER); does not wait (see nat_client_ready)
+nat_client_start() {
   local name=$1 ns=$2 fd
   mkfifo "$LAB_TMP/$name.in"
   : >"$LAB_TMP/$name.out"
   exec {fd}<>"$LAB_TMP/$name.in"
-  "$NAT_TRAFFIC" client --server "$NAT_SERVER:$NAT_SERVER_PORT" --tcp "$3" --udp "$4" \
+  "$NAT_TRAFFIC" client --server "${5:-$NAT_SERVER}:$NAT_SERVER_PORT" --tcp "$3" --udp "$4" \
     --netns "$(lab_ns "$ns")" --timeout-ms "$NAT_PROBE_TIMEOUT_MS" \
     <"$LAB_TMP/$name.in" >"$LAB_TMP/$name.out" 2>"$LAB_TMP/$name.err" &
   NAT_CLIENT_PID[$name]=$!

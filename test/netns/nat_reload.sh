@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The NAT table's life on a real kernel, next to the operator's own tables:
 #   1. gwsync-nat apply creates table inet gwsync_nat and nothing else: the operator's tables
-#      (inet operator_fw, and ip gwsync, a name close to ours) keep their rules and handles;
+#      (inet gwlab, and ip gwsync, a name close to ours) keep their rules and handles;
 #   2. TCP and UDP sessions from the VM are translated into this node's partition;
 #   3. a reload with a changed partition (applied while a probe is in flight) replaces the table
 #      in one transaction: every established session keeps working with its public IP:port and
@@ -51,7 +51,7 @@ build_topology() {
 # The operator's tables as the kernel holds them: rules, and handles (which a re-created table
 # would not keep); counters left out because traffic moves them.
 other_tables() {
-  lab_exec gw nft -s -a list table inet operator_fw
+  lab_exec gw nft -s -a list table inet gwlab
   lab_exec gw nft -s -a list table ip gwsync
 }
 
@@ -67,12 +67,12 @@ nat_table_has() {
 lab_log "lab $LAB_PREFIX: NAT table apply, reload and removal in one gateway"
 build_topology
 other_tables >"$LAB_TMP/other.before"
-[[ "$(tables)" == "table inet operator_fw;table ip gwsync;" ]] || nat_fail "unexpected tables: $(tables)"
+[[ "$(tables)" == "table inet gwlab;table ip gwsync;" ]] || nat_fail "unexpected tables: $(tables)"
 
 nat_config "$LAB_TMP/derived.toml" 1 2
 nat_config "$LAB_TMP/moved.toml" 1 2 '{ 1 = "40000-49999", 2 = "50000-65535" }'
 nat_apply gw "$LAB_TMP/derived.toml"
-[[ "$(tables)" == "table inet operator_fw;table ip gwsync;table inet gwsync_nat;" ]] ||
+[[ "$(tables)" == "table inet gwlab;table ip gwsync;table inet gwsync_nat;" ]] ||
   nat_fail "after apply: tables $(tables)"
 nat_table_has "snat ip to $NAT_PUBLIC:1024-33279" || nat_fail "our table lacks node 1's partition"
 lab_log "applied: node 1 of 2 translates $NAT_PUBLIC to ports 1024-33279 (derived partition)"
@@ -112,14 +112,14 @@ lab_log "new sessions: $((TCP2 + UDP2)) in 40000-49999; the $((TCP + UDP)) old o
 other_tables >"$LAB_TMP/other.after"
 diff -u "$LAB_TMP/other.before" "$LAB_TMP/other.after" >&2 ||
   nat_fail "the operator's tables changed"
-(($(nat_counter gw operator_fw est) > 0 && $(nat_counter gw operator_fw invalid) == 0)) ||
-  nat_fail "operator_fw: est $(nat_counter gw operator_fw est), invalid $(nat_counter gw operator_fw invalid)"
+(($(lab_nft_counter gw est) > 0 && $(lab_nft_counter gw invalid) == 0)) ||
+  nat_fail "gwlab: est $(lab_nft_counter gw est), invalid $(lab_nft_counter gw invalid)"
 (($(nat_insert_failed gw) == 0)) || nat_fail "conntrack insert_failed $(nat_insert_failed gw)"
 lab_log "operator tables unchanged (rules and handles), their counters still counting"
 
 "$NAT_TOOL" remove --netns "$(lab_ns gw)" || nat_fail "gwsync-nat remove failed"
 "$NAT_TOOL" remove --netns "$(lab_ns gw)" || nat_fail "a second remove failed"
-[[ "$(tables)" == "table inet operator_fw;table ip gwsync;" ]] || nat_fail "after remove: $(tables)"
+[[ "$(tables)" == "table inet gwlab;table ip gwsync;" ]] || nat_fail "after remove: $(tables)"
 other_tables >"$LAB_TMP/other.removed"
 diff -u "$LAB_TMP/other.before" "$LAB_TMP/other.removed" >&2 ||
   nat_fail "remove changed the operator's tables"

@@ -17,6 +17,11 @@
 #                into gw-b's kernel, and gw-b syncs with the real gw-a afterwards
 #   ready        sd_notify READY: A alone waits ready_wait_ms for its absent peer; B, started
 #                next to a running A, is ready after the first bulk exchange (before the wait)
+#   hostile_sessions  the real gw-a sends sessions gw-b must refuse (outside gw-b's narrower
+#                filter, beyond its peer_sessions_max) and timeouts above gw-b's ceiling: none of
+#                the refused reach gw-b's kernel, the valid arrive capped, the refusals are
+#                counted and logged, the quota refusals arrive by a resync once there is room;
+#                gw-b's certificate (10 days left) shows in /metrics and is warned about
 set -euo pipefail
 
 build=$1
@@ -94,6 +99,7 @@ ready_wait_ms = ${READY_WAIT_MS:-2000}
 
 [filter]
 include = ["192.0.2.0/24"]
+${FILTER_EXTRA[$1]:-}
 
 [kernel]
 refresh_interval_ms = 5000
@@ -101,10 +107,13 @@ refresh_interval_ms = 5000
 [control]
 socket = "$LAB_TMP/$1/gwsyncd.sock"
 $(lab_tls_toml "$1" "$7")
+${EXTRA_TOML[$1]:-}
 EOT
 }
 
 declare -A PID
+# Per-gateway additions to the config: lines of [filter], and whole tables after [tls].
+declare -A FILTER_EXTRA=() EXTRA_TOML=()
 start() {  # start NAME [MODE]  (NOTIFY_SOCKET in the environment reaches the daemon)
   local mode=${2:-hot}
   if [[ $1 == gw-a ]]; then
@@ -294,7 +303,9 @@ scenario_hostile() {
   lab_exec gw-a timeout 10 openssl s_client -connect "$b:7801" -tls1_3 -quiet \
     -cert "$tls/mallory.crt" -key "$tls/mallory.key" </dev/null >/dev/null 2>&1 || true
   wait_for 10000 refused fingerprint_mismatch || fail "an unpinned certificate was not refused"
-  echo "ok: a TLS client with an unpinned certificate refused (fingerprint_mismatch)"
+  grep -q 'refused in the handshake: .*CN=mallory .* is not in peer_fingerprints' \
+    "$LAB_TMP/gw-b/gwsyncd.log.new" || fail "gw-b did not log the refused handshake with its reason"
+  echo "ok: a TLS client with an unpinned certificate refused (fingerprint_mismatch) and logged"
 
   { printf '\xff\xff\xff\xff'; head -c 64 /dev/urandom; } |
     lab_exec gw-a timeout 10 openssl s_client -connect "$b:7801" -tls1_3 -quiet \
@@ -325,6 +336,83 @@ scenario_hostile() {
   start gw-a; wait_ready
   inject 1000 1000
   converge "gw-b still syncs with the real gw-a" 2000
+}
+
+scenario_hostile_sessions() {
+  # gw-b syncs 192.0.2.0/24 without 192.0.2.2 (gw-a all of it), keeps at most 1500 peer
+  # sessions and TCP timeouts up to 600 s; its certificate has 10 days left.
+  FILTER_EXTRA[gw-b]='exclude = ["192.0.2.2/32"]'
+  EXTRA_TOML[gw-b]=$(printf '[limits]\npeer_sessions_max = 1500\npeer_timeout_max_tcp_s = 600\n[metrics]\nlisten = "198.51.100.254:9465"\n')
+  # shellcheck disable=SC2034  # read by lab_tls_toml (scripts/lab/lib.sh)
+  LAB_FP[gw-b]=$(bash "$here/../../scripts/gwsync-keygen" --days 10 --force gw-b "$LAB_TMP/tls" 2>/dev/null) ||
+    fail "gwsync-keygen --days 10 gw-b failed"
+  start gw-a; start gw-b; wait_ready
+  local sock="$LAB_TMP/gw-b/gwsyncd.sock" log="$LAB_TMP/gw-b/gwsyncd.log.new"
+  stat_b() { "$ctl" --socket "$sock" stats 2>/dev/null | sed -n "s/^$1: //p"; }
+  own_table() { table "$1" | { grep -F 'src=192.0.2.1 ' || true; }; }
+  # shellcheck disable=SC2317  # runs from wait_for
+  valid_arrived() {
+    own_table gw-a >"$LAB_TMP/a.txt"
+    own_table gw-b >"$LAB_TMP/b.txt"
+    [[ -s "$LAB_TMP/a.txt" ]] && cmp -s "$LAB_TMP/a.txt" "$LAB_TMP/b.txt" &&
+      [[ "$(stat_b 'peer_rejected{address_not_synced}')" -ge "$2" ]] &&
+      (($(wc -l <"$LAB_TMP/b.txt") == $1))
+  }
+  # Sessions 0..999 come from 192.0.2.1, 64000..64199 from 192.0.2.2 (gwsync-ct's blocks).
+  inject 0 1000
+  inject 64000 200
+  wait_for 30000 valid_arrived 1000 200 ||
+    fail "gw-b: $(wc -l <"$LAB_TMP/b.txt") of 1000 valid sessions, refused: $(stat_b 'peer_rejected{address_not_synced}') of 200"
+  local outside
+  outside=$(table gw-b | grep -cF 'src=192.0.2.2 ' || true)
+  ((outside == 0)) || fail "gw-b's kernel holds $outside sessions from outside its filter"
+  [[ "$(table gw-a | grep -cF 'src=192.0.2.2 ')" == 200 ]] || fail "gw-a does not hold the 200 sessions of 192.0.2.2"
+  [[ "$(status gw-b sessions_peer)" == 1000 ]] ||
+    fail "gw-b's daemon keeps $(status gw-b sessions_peer) peer sessions, expected 1000 (refused ones must not stay in memory)"
+  echo "ok: 1000 valid sessions at gw-b; 200 outside its filter refused: $(stat_b 'peer_rejected{address_not_synced}') counted, none in its kernel or its memory"
+  grep -q 'refusing peer session (address_not_synced): .*src=192.0.2.2 ' "$log" ||
+    fail "gw-b did not log the refusal"
+  local logged
+  logged=$(grep -c 'refusing peer session' "$log" || true)
+  ((logged <= 11)) || fail "gw-b logged $logged refusals: not rate-limited"
+  echo "ok: refusals logged rate-limited ($logged lines for $(stat_b 'peer_rejected{address_not_synced}') refusals)"
+
+  # Timeouts: gw-a's kernel has 3600 s, gw-b's copies at most 600 s.
+  local max_timeout
+  max_timeout=$(lab_exec gw-b conntrack -L -s 192.0.2.1 2>/dev/null | awk '{print $3}' | sort -n | tail -n 1)
+  if [[ -z "$max_timeout" ]] || ((max_timeout > 600)); then
+    fail "gw-b's copies have timeouts up to ${max_timeout:-?} s, ceiling 600"
+  fi
+  (($(stat_b peer_timeouts_capped) >= 1000)) || fail "timeouts capped: $(stat_b peer_timeouts_capped)"
+  echo "ok: gw-b's copies expire within 600 s (longest $max_timeout s), $(stat_b peer_timeouts_capped) timeouts capped"
+
+  # Quota: 600 more valid sessions, room for 500 of them.
+  inject 1000 600
+  # shellcheck disable=SC2317  # runs from wait_for
+  quota_hit() { [[ "$(status gw-b sessions_peer)" == 1500 && "$(stat_b 'peer_rejected{quota}')" -ge 100 ]]; }
+  wait_for 30000 quota_hit ||
+    fail "gw-b keeps $(status gw-b sessions_peer) sessions, quota refusals $(stat_b 'peer_rejected{quota}')"
+  [[ "$(own_table gw-b | wc -l)" == 1500 ]] || fail "gw-b's kernel holds $(own_table gw-b | wc -l) copies, quota 1500"
+  echo "ok: gw-b stopped at peer_sessions_max 1500: $(stat_b 'peer_rejected{quota}') new sessions refused (quota)"
+  # 300 deleted at gw-a: gw-b is below 90 % and asks for a bulk, which brings the 100 refused.
+  inject 0 300 --delete
+  wait_for 30000 valid_arrived 1300 400 ||
+    fail "after room returned gw-b holds $(wc -l <"$LAB_TMP/b.txt") of 1300: $(diff "$LAB_TMP/a.txt" "$LAB_TMP/b.txt" | head -n 3)"
+  (($(stat_b peer_quota_resyncs) >= 1)) || fail "gw-b did not ask for a resync after its quota refusals"
+  echo "ok: room returned, gw-b asked for a resync and holds all 1300 of gw-a's valid sessions ($(stat_b peer_quota_resyncs) resync)"
+
+  # The certificate expiry: metric and start-up warning.
+  local prom expiry
+  prom=$(lab_exec gw-b curl -sSf --max-time 2 "http://198.51.100.254:9465/metrics") || fail "scrape of gw-b failed"
+  expiry=$(sed -n 's/^gwsync_tls_certificate_expiry_seconds{cert="local"} //p' <<<"$prom")
+  [[ -n "$expiry" ]] || fail "no gwsync_tls_certificate_expiry_seconds{cert=\"local\"} in gw-b's /metrics"
+  awk -v e="$expiry" 'BEGIN { exit !(e > 9 * 86400 && e <= 10 * 86400) }' ||
+    fail "gw-b's certificate expiry $expiry s, expected 9..10 days"
+  grep -q 'tls: certificate CN=gw-b expires in 9 days' "$log" || fail "no expiry warning in gw-b's log"
+  grep -q '^gwsync_peer_sessions_rejected_total{reason="address_not_synced"} [1-9]' <<<"$prom" ||
+    fail "gwsync_peer_sessions_rejected_total{reason=\"address_not_synced\"} missing or 0"
+  echo "ok: gwsync_tls_certificate_expiry_seconds{cert=\"local\"} $expiry (10-day certificate), warned at start; rejections in /metrics"
+  lab_pid_alive "${PID[gw-b]}" || fail "gw-b's daemon died"
 }
 
 setup

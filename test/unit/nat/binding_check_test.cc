@@ -45,6 +45,16 @@ TEST_F(BindingCheckTest, PortInTheOtherNodesPartition) {
   EXPECT_FALSE(bindingAllowed(config_, 2, v4(1024)));
 }
 
+TEST_F(BindingCheckTest, AMobileHostsSessionMayCarryTheOtherNodesPort) {
+  // The host moved: its owner is now node 2, the port came from node 1's partition.
+  EXPECT_EQ(checkBinding(config_, 2, v4(1024), true), BindingVerdict::kMovedHost);
+  EXPECT_EQ(checkBinding(config_, 1, v4(65535), true), BindingVerdict::kMovedHost);
+  EXPECT_TRUE(accepted(checkBinding(config_, 2, v4(1024), true)));
+  // Still refused: a port in nobody's partition, and any of this without [mobility].
+  EXPECT_EQ(checkBinding(config_, 2, v4(80), true), BindingVerdict::kOutsidePartition);
+  EXPECT_EQ(checkBinding(config_, 2, v4(1024), false), BindingVerdict::kOutsidePartition);
+}
+
 TEST_F(BindingCheckTest, PortOutsideThePoolRange) {
   EXPECT_EQ(verdict(1, v4(80)), BindingVerdict::kOutsidePartition);
 }
@@ -147,7 +157,7 @@ TEST(BindingVerdictTest, NamesAreDistinctAndAcceptanceSplitsThem) {
     accepted_count += accepted(v) ? 1 : 0;
   }
   EXPECT_EQ(names.size(), kBindingVerdicts);
-  EXPECT_EQ(accepted_count, 5);
+  EXPECT_EQ(accepted_count, 6);
   EXPECT_EQ(verdictName(BindingVerdict::kOutsidePartition), "outside_partition");
 }
 

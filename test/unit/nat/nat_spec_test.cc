@@ -230,7 +230,7 @@ TEST(NatSpecTest, OutsideInterface) {
 TEST(NatSpecTest, BadInsidePrefix) {
   NatSpec s = validSpec();
   s.inside.push_back("192.0.2.0/33");
-  EXPECT_EQ(errorsOf(s), V{"nat.inside[2] = \"192.0.2.0/33\": prefix length 33 is beyond 32"});
+  EXPECT_EQ(errorsOf(s), V{"nat.inside[2] = \"192.0.2.0/33\": prefix length 33 is longer than 32 for an IPv4 address"});
 }
 
 TEST(NatSpecTest, NoNodes) {

@@ -112,12 +112,15 @@ TEST(SessionFilterTest, IncludeMatchesEitherEndOfTheOriginalTuple) {
   EXPECT_FALSE(f.accepts(session("2001:db8:300::5", "2001:db8:200::5")));
 }
 
-TEST(SessionFilterTest, ReplyTupleDoesNotCount) {
-  // After DNAT the reply source is the real server; only the original tuple decides.
+TEST(SessionFilterTest, IncludeCoversTheInsideHostOfADestinationNatedFlow) {
+  // An inbound flow to a VIP or a 1:1 public address goes to a LAN host: the reply's source.
   SessionFilter f;
   f.include = {prefix("10.0.0.0/8")};
   Session s = session("192.0.2.1", "198.51.100.1");
   s.reply.src = ip("10.0.0.5");
+  EXPECT_TRUE(f.accepts(s));
+  s.reply.src = ip("203.0.113.5");  // the reply's destination (a SNAT binding) does not count
+  s.reply.dst = ip("10.0.0.6");
   EXPECT_FALSE(f.accepts(s));
 }
 
