@@ -9,7 +9,7 @@
 #   address with --vm-nat static) via gw-b by BGP, new sessions take gw-b's port partition, vm2
 #   at site A is unaffected. Prints a timeline and one RESULT line.
 #
-# usage: migration_scenario.sh BUILD_DIR [--return-path redirect|liberal|none] [--vm-nat pat|static]
+# usage: migration-demo.sh BUILD_DIR [--return-path redirect|liberal|none] [--vm-nat pat|static]
 #                              [--tcp N] [--udp M] [--in K]
 # Exit 0 pass, 1 fail, 2 usage, 77 skipped (not root or no BIRD).
 set -euo pipefail
@@ -37,12 +37,12 @@ done
 [[ $TS_RETURN_PATH == redirect || $TS_RETURN_PATH == liberal || $TS_RETURN_PATH == none ]] || usage
 [[ $TS_VM_NAT == pat || $TS_VM_NAT == static ]] || usage
 for v in tcp udp in; do [[ "${!v}" =~ ^[0-9]{1,5}$ ]] || usage; done
-((EUID == 0)) || { echo "migration_scenario: needs root (namespaces); skipped"; exit 77; }
-command -v bird >/dev/null || { echo "migration_scenario: bird (Debian bird2) missing; skipped"; exit 77; }
-# shellcheck source=scripts/lab/lib.sh
-. "$here/../../scripts/lab/lib.sh"
-# shellcheck source=scripts/lab/two-site.sh
-. "$here/../../scripts/lab/two-site.sh"
+((EUID == 0)) || { echo "migration-demo: needs root (namespaces); skipped"; exit 77; }
+command -v bird >/dev/null || { echo "migration-demo: bird (Debian bird2) missing; skipped"; exit 77; }
+# shellcheck source=./lib.sh
+. "$here/lib.sh"
+# shellcheck source=./two-site.sh
+. "$here/two-site.sh"
 
 result_printed=0
 result() { echo "RESULT: $1 - $2"; result_printed=1; }
@@ -134,7 +134,9 @@ grep -q "^$TS_VM_IP .*owner=local(2)" <<<"$vm_b" || fail "gw-b does not own the 
 if [[ $TS_RETURN_PATH == redirect ]]; then
   redirected=$(sed -n 's/^redirected_flows: //p' <<<"$vm_a")
   ((redirected >= tcp + udp + in)) || fail "gw-a's redirect set holds ${redirected:-0} flows"
-  lab_log "gw-a steered ${redirected} flows of the VM to gw-b: $(lab_exec gw-a nft list counters table netdev gwsync_redirect | tr -s ' \n' ' ' | sed 's/^ *//')"
+  steered=$(lab_exec gw-a nft list counter netdev gwsync_redirect redirected4 |
+    sed -n 's/.*packets \([0-9]*\) bytes \([0-9]*\).*/\1 packets, \2 bytes/p')
+  lab_log "gw-a steers ${redirected} flows of the VM to gw-b (redirect set); forwarded so far: $steered"
   (($(ts_counter gw-b vm_in) > 0)) || fail "gw-b's conntrack saw no reply for the VM"
 else
   liberal=$(sed -n 's/^liberal_marked: //p' <<<"$vm_a")
@@ -163,7 +165,8 @@ wait_for 3000 metrics_caught_up ||
 hosts_local_b=$(metric gw-b 'gwsync_mobility_hosts{owner="local"}')
 lab_log "metrics: gw-b gwsync_mobility_moves_total{direction=\"in\"} $moves_in, gwsync_mobility_hosts{owner=\"local\"} $hosts_local_b; gw-a moves out $moves_out$([[ $TS_RETURN_PATH == redirect ]] && echo ", gwsync_redirect_flows $(metric gw-a gwsync_redirect_flows)")"
 
-echo "--- timeline of the move (ms after the VM's port moved to site B and it sent RARP + GARP)"
+echo "--- timeline of the move: gw-b's steps from its first sighting of the VM, the rest from the"
+echo "    moment the VM's port moved to site B and it sent RARP + GARP"
 sed 's/^\([a-z_]*\) probe +\([0-9.]*\) ms claim +\([0-9.]*\) ms sessions +\([0-9.]*\) ms route +\([0-9.]*\) ms$/  gw-b saw the VM (\1); probe answered from site B at +\2 ms\n  claim won by gw-b at +\3 ms\n  sessions taken over and written into gw-b'"'"'s kernel at +\4 ms\n  host route installed for BIRD at +\5 ms/' <<<"$handoff"
 echo "  WAN router routes $TS_VM_IP/32 via gw-b (BGP) at +$wan_ms ms"
 echo "  the VM's $tcp TCP + $udp UDP outbound sessions all carried data both ways by +$first_data_ms ms"
