@@ -81,6 +81,12 @@ for c in out in stay; do
   ts_all_alive "$c" || fail "client $c before the move: $(ts_probe_text)"
 done
 lab_log "all sessions carry data through gw-a: $(ts_counters_text gw-a)"
+# The inbound connections went through gwsync's Maglev service (table inet gwsync_lb).
+lb_packets=$(lab_exec gw-a nft list table inet gwsync_lb | sed -n 's/.*counter packets \([0-9]*\) .*dnat.*/\1/p' | head -n 1)
+((${lb_packets:-0} >= in)) || fail "gw-a's gwsync_lb rule counted ${lb_packets:-0} packets for $in inbound connections"
+lb_sessions=$(ts_gwsyncctl gw-a sessions | grep -c 'service=vm-web' || true)
+((lb_sessions == in)) || fail "gwsyncctl sessions at gw-a shows $lb_sessions sessions of service vm-web, not $in"
+lab_log "the $in inbound connections went through gwsync's Maglev service vm-web at gw-a ($lb_sessions sessions)"
 wait_for 15000 synced || fail "gw-b holds $(ts_gwsyncd_status gw-b sessions_peer) peer sessions"
 lab_log "gw-b holds $(ts_gwsyncd_status gw-b sessions_peer) of gw-a's sessions"
 vm_out_a=$(ts_counter gw-a vm_out)

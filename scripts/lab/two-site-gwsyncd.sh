@@ -3,6 +3,9 @@
 # [nat] and [mobility], start, readiness, stop. See docs/lab.md.
 # TS_RETURN_PATH: [mobility] return_path (redirect | liberal | none).
 TS_RETURN_PATH=${TS_RETURN_PATH:-redirect}
+# TS_NODE_MODE: [node] mode (hot: the peer's sessions live in the kernel as they come; cold: in
+# memory until a claim or a commit writes them).
+TS_NODE_MODE=${TS_NODE_MODE:-hot}
 
 # ts_gwsyncd_config GW: the gateway's gwsync.toml: hot sync over TLS on sync0, the LAN's flows,
 # [nat] as applied by ts_gateway, [mobility] on lan0 with host routes in table 100 / proto 200.
@@ -13,7 +16,7 @@ ts_gwsyncd_config() {
 id = ${TS_NODE[$gw]}
 site = "$gw"
 state_dir = "$LAB_TMP/$gw/state"
-mode = "hot"
+mode = "$TS_NODE_MODE"
 
 [sync]
 listen = "${TS_SYNC_IP[$gw]}:7801"
@@ -36,6 +39,17 @@ socket = "$LAB_TMP/$gw/gwsyncd.sock"
 listen = "127.0.0.1:9810"   # inside the gateway's namespace
 
 $(ts_nat_section)
+
+# The VIP as a Maglev service of gwsync's own (table inet gwsync_lb), same at both gateways.
+[lb]
+[[lb.service]]
+name = "vm-web"
+vip = "$TS_VIP"
+protocol = "tcp"
+port = $TS_VIP_PORT
+[[lb.service.backend]]
+address = "$TS_VM_IP"
+port = $TS_VM_SERVICE_PORT
 
 [mobility]
 lan_interfaces = ["lan0"]
@@ -96,7 +110,11 @@ ts_gwsyncd_start() {
     mkdir -p "$LAB_TMP/$gw"
     ts_gwsyncd_config "$gw" >"$LAB_TMP/$gw/gwsync.toml"
   done
-  for gw in gw-a gw-b; do ts_gwsyncd_run "$gw"; done
+  for gw in gw-a gw-b; do
+    # gwsyncd's [lb] table takes the VIP over from the lab's stand-in DNAT.
+    lab_exec "$gw" nft delete table inet gwlab_lb 2>/dev/null || true
+    ts_gwsyncd_run "$gw"
+  done
   wait_for 15000 ts_gwsyncd_ready_or_dead || true
   for gw in gw-a gw-b; do
     [[ -n "$(ts_gwsyncd_pid "$gw")" ]] ||

@@ -329,17 +329,12 @@ void Daemon::refreshSlowSample() {
   if (slow_at_.time_since_epoch().count() != 0 && t - slow_at_ < std::chrono::seconds(1)) return;
   slow_at_ = t;
   SlowSample m;
-  auto kind = [&m](const Session& s) {
-    if ((s.status & status::kDstNat) != 0) {
-      ++m.sessions_lb;
-    } else if ((s.status & status::kSrcNat) != 0) {
-      ++m.sessions_nat;
-    } else {
-      ++m.sessions_ct;
-    }
+  auto kind = [](const Session& s) -> size_t {
+    if ((s.status & status::kDstNat) != 0) return 2;
+    return (s.status & status::kSrcNat) != 0 ? 1 : 0;
   };
-  for (const auto& [k, o] : engine_.owned()) kind(o.session);
-  for (const auto& [k, e] : engine_.peerSessions()) kind(e.session);
+  for (const auto& [k, o] : engine_.owned()) ++m.sessions[0][kind(o.session)];
+  for (const auto& [k, e] : engine_.peerSessions()) ++m.sessions[1][kind(e.session)];
   if (config_.mobility) {
     m.mobility = true;
     for (const auto& [addr, h] : engine_.mobility().hosts()) {

@@ -9,6 +9,7 @@
 // names, message types, directions, tables; never anything per flow.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -51,9 +52,10 @@ struct MetricsInfo {
 // Slow-changing readings the daemon refreshes about once a second (they cost a table walk or a
 // kernel round trip): sessions by kind and the mobility figures.
 struct SlowSample {
-  uint64_t sessions_ct = 0;   // neither source nor destination NAT
-  uint64_t sessions_nat = 0;  // source NAT (PAT pools and 1:1)
-  uint64_t sessions_lb = 0;   // destination NAT (load-balancer VIPs, inbound 1:1)
+  // Sessions by table (0: ours, 1: the peer's copies) and kind (0: ct, neither source nor
+  // destination NAT; 1: nat, source NAT: PAT pools and 1:1; 2: lb, destination NAT: VIPs and
+  // inbound 1:1).
+  std::array<std::array<uint64_t, 3>, 2> sessions{};
   bool mobility = false;      // [mobility] configured: the rest is meaningful
   uint64_t hosts_local = 0;
   uint64_t hosts_peer = 0;

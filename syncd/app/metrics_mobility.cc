@@ -15,11 +15,16 @@ auto slow(F f) {
 
 void Metrics::registerMobility() {
   auto& by_kind = gauges("gwsync_sessions_by_kind",
-                         "Synced sessions (ours and the peer's) by kind: ct (no NAT), nat (source "
-                         "NAT), lb (destination NAT: load-balancer VIPs, inbound 1:1)");
-  bind(by_kind, {{"kind", "ct"}}, slow([](const SlowSample& m) { return double(m.sessions_ct); }));
-  bind(by_kind, {{"kind", "nat"}}, slow([](const SlowSample& m) { return double(m.sessions_nat); }));
-  bind(by_kind, {{"kind", "lb"}}, slow([](const SlowSample& m) { return double(m.sessions_lb); }));
+                         "Synced sessions by table (owned: ours, peer: the peer's copies) and kind "
+                         "(ct: no NAT, nat: source NAT, lb: destination NAT: VIPs, inbound 1:1)");
+  const char* tables[] = {"owned", "peer"};
+  const char* kinds[] = {"ct", "nat", "lb"};
+  for (size_t t = 0; t < 2; ++t) {
+    for (size_t k = 0; k < 3; ++k) {
+      bind(by_kind, {{"table", tables[t]}, {"kind", kinds[k]}},
+           slow([t, k](const SlowSample& m) { return double(m.sessions[t][k]); }));
+    }
+  }
 
   auto& hosts = gauges("gwsync_mobility_hosts", "Mobile hosts known, by owner (local, peer)");
   bind(hosts, {{"owner", "local"}}, slow([](const SlowSample& m) { return double(m.hosts_local); }));
