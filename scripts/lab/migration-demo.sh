@@ -192,6 +192,22 @@ if [[ $TS_RETURN_PATH == redirect ]]; then
       fail "new sessions did not take gw-b's partition $TS_PART_B: $(ts_snat_ports gw-b "$TS_VM_IP" tcp $((TS_SERVER_PORT + 1)) | tr '\n' ' ')"
   fi
   lab_log "20 new sessions from the VM go through gw-b$([[ $TS_VM_NAT == pat ]] && echo " with ports in $TS_PART_B")"
+
+  # The owner restarts: gw-b's new gwsyncd knows no host, finds the VM in its neighbour table,
+  # probes it, claims it again and re-installs its route; no session notices.
+  ts_gwsyncd_stop gw-b
+  ts_gwsyncd_run gw-b
+  wait_for 15000 ts_gwsyncd_ready || fail "gw-b's gwsyncd did not come back: $(tail -n 5 "$LAB_TMP/gw-b/gwsyncd.log")"
+  # shellcheck disable=SC2317  # runs from wait_for
+  owned_by_b() { ts_gwsyncctl gw-b vm | grep -q "^$TS_VM_IP .*owner=local(2)"; }
+  wait_for 5000 owned_by_b || fail "restarted gw-b did not claim the VM again: $(ts_gwsyncctl gw-b vm)"
+  wait_for 5000 ts_wan_route_via "$TS_VM_IP" gw-b ||
+    fail "after gw-b's restart the WAN router does not route $TS_VM_IP via gw-b: $(ts_wan_routes)"
+  for c in out in new; do
+    ts_probe "$c"
+    ts_all_alive "$c" || fail "client $c after gw-b's restart: $(ts_probe_text)"
+  done
+  lab_log "gw-b's gwsyncd restarted: it found the VM in its neighbour table, claimed it again; every session carries data"
 fi
 
 # Back to site A: the flows return to gw-a, whose redirect set empties.

@@ -89,6 +89,7 @@ struct MobilityConfig {
   std::vector<Prefix> mobile_prefixes;      // required, non-empty
   IpAddress anycast_ipv4;                   // required: the probes' sender address
   MacBytes anycast_mac{};                   // required: the probes' source MAC
+  std::optional<IpAddress> anycast_ipv6;    // the IPv6 probes' source; absent: no IPv6 probes
   uint32_t debounce_ms = 200;
   uint32_t probe_timeout_ms = 100;
   uint32_t route_table = 100;

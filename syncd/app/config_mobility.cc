@@ -23,18 +23,22 @@ std::string badInterface() {
          " characters, no '/', ':' or spaces)";
 }
 
-void readInterfaces(TableReader& r, std::string_view key, std::vector<std::string>& out) {
+// Returns false when an item was refused (its error names it; no second "required" error).
+bool readInterfaces(TableReader& r, std::string_view key, std::vector<std::string>& out) {
   const toml::array* list = r.array(key);
-  if (list == nullptr) return;
+  if (list == nullptr) return !r.diag().failed(r.path(key));
+  bool good = true;
   for (size_t i = 0; i < list->size(); ++i) {
     const toml::node& item = *list->get(i);
     const std::string item_key = std::string(key) + "[" + std::to_string(i) + "]";
     if (!item.is_string() || !validInterface(item.as_string()->get())) {
       r.error(item_key, &item, badInterface());
+      good = false;
       continue;
     }
     out.push_back(item.as_string()->get());
   }
+  return good;
 }
 
 void readInterface(TableReader& r, std::string_view key, std::string& out) {
@@ -76,8 +80,9 @@ void readMobility(TableReader& r, std::optional<MobilityConfig>& out) {
     good = false;
   };
 
-  readInterfaces(r, "lan_interfaces", m.lan_interfaces);
-  if (m.lan_interfaces.empty() && !r.diag().failed(r.path("lan_interfaces"))) {
+  const bool lan_ok = readInterfaces(r, "lan_interfaces", m.lan_interfaces);
+  if (!lan_ok) good = false;
+  if (m.lan_interfaces.empty() && lan_ok) {
     missing("lan_interfaces", "required: the LAN interfaces where mobile hosts appear");
   }
   if (const toml::array* list = r.array("mobile_prefixes")) {
@@ -114,6 +119,7 @@ void readMobility(TableReader& r, std::optional<MobilityConfig>& out) {
   } else {
     good = false;
   }
+  m.anycast_ipv6 = readAddress(r, "anycast_ipv6", Need::kOptional, Family::kIpv6);
   readBounded(r, "debounce_ms", m.debounce_ms, 0, 60000);
   readBounded(r, "probe_timeout_ms", m.probe_timeout_ms, 1, 10000);
   if (auto t = r.integer("route_table", 1, 0xffffffffLL)) {
@@ -130,6 +136,7 @@ void readMobility(TableReader& r, std::optional<MobilityConfig>& out) {
   readInterface(r, "route_device", m.route_device);
   if (m.route_device.empty() && !m.lan_interfaces.empty()) m.route_device = m.lan_interfaces[0];
 
+  bool return_path_ok = true;
   if (auto rp = r.string("return_path")) {
     if (*rp == "redirect") {
       m.return_path = ReturnPath::kRedirect;
@@ -141,13 +148,14 @@ void readMobility(TableReader& r, std::optional<MobilityConfig>& out) {
       r.error("return_path", r.get("return_path", toml::node_type::string),
               "expected one of redirect, liberal, none");
       good = false;
+      return_path_ok = false;
     }
   }
-  readInterfaces(r, "redirect_ingress", m.redirect_ingress);
+  const bool ingress_ok = readInterfaces(r, "redirect_ingress", m.redirect_ingress);
   readInterface(r, "redirect_device", m.redirect_device);
   m.redirect_next_hop = readAddress(r, "redirect_next_hop", Need::kOptional);
-  if (m.return_path == ReturnPath::kRedirect) {
-    if (m.redirect_ingress.empty() && !r.diag().failed(r.path("redirect_ingress"))) {
+  if (m.return_path == ReturnPath::kRedirect && return_path_ok) {
+    if (m.redirect_ingress.empty() && ingress_ok) {
       missing("redirect_ingress",
               "required with return_path = \"redirect\": where replies of moved flows arrive");
     }

@@ -165,6 +165,7 @@ std::string Daemon::cmdStats() const {
   for (const auto& [err, n] : stats_.kernel_write_errors) {
     out += line("kernel_write_errors{" + std::string(std::strerror(err)) + "}", n);
   }
+  out += line("write_retries", stats_.write_retries);
   out += line("send_refused", stats_.send_refused);
   // Refusals of whoever tried the sync port: by TLS reason and by frame decoder reason.
   const auto& cs = channel_->stats();
@@ -212,7 +213,10 @@ std::string Daemon::cmdNat() const {
   for (const auto& [k, o] : engine_.owned()) nat::countBinding(nc, o.session, usage);
   for (const auto& [k, e] : engine_.peerSessions()) {
     // Only the copies that are (or at a commit would be) in the kernel: rejected ones are not.
-    if (!nat::bindingAllowed(nc, e.session.owner, e.session)) continue;
+    if (!nat::accepted(nat::checkBinding(nc, e.session.owner, e.session,
+                                         config_.mobility && isMobile(e.session.orig.src)))) {
+      continue;
+    }
     nat::countBinding(nc, e.session, usage);
   }
   std::string out = nat::describeNat(nc, config_.node.id, &usage);

@@ -55,6 +55,7 @@ Result<Ok, std::string> Daemon::startMobility() {
   wo.interfaces = mc.lan_interfaces;
   wo.anycast_ipv4 = mc.anycast_ipv4;
   wo.anycast_mac = MacAddress{mc.anycast_mac};
+  wo.anycast_ipv6 = mc.anycast_ipv6;
   wo.probe_timeout = std::chrono::milliseconds(mc.probe_timeout_ms);
   Daemon* self = this;
   auto watch = HostWatch::open(
@@ -139,6 +140,10 @@ void Daemon::runHostActions() {
   for (const Mobility::Action& a : engine_.takeHostActions()) {
     switch (a.kind) {
       case Mobility::Action::Kind::kProbe:
+        if (a.host.family == Family::kIpv6 && !config_.mobility->anycast_ipv6) {
+          ++mobility_stats_.probe_errors;  // no source for a neighbour solicitation
+          break;
+        }
         if (host_watch_) {
           if (auto r = host_watch_->probe(a.host, macOf(a.mac)); !r) {
             ++mobility_stats_.probe_errors;

@@ -122,7 +122,9 @@ void Mobility::onRelease(const HostReleaseMsg& m, Millis /*now*/) {
   auto it = hosts_.find(m.host);
   if (it == hosts_.end()) return;
   Host& h = it->second;
-  if (h.owner == options_.node_id && h.move_seq == m.move_seq) {
+  if (h.owner == options_.node_id && h.move_seq <= m.move_seq) {
+    // A higher number than ours: we restarted and claimed afresh; the peer had counted on.
+    h.move_seq = m.move_seq;
     if (!h.released) ++stats_.claims_won;
     h.released = true;
   }

@@ -73,7 +73,21 @@ NeighbourWatch::~NeighbourWatch() {
 
 void NeighbourWatch::start() {
   stopped_ = false;
+  requestDump();
   arm();
+}
+
+void NeighbourWatch::requestDump() {
+  // The entries that exist already (hosts on the LAN before we started: after a restart, the
+  // hosts this gateway owned) come back as RTM_NEWNEIGH and are reported like new ones.
+  alignas(nlmsghdr) char buf[256];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETNEIGH;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = 1;
+  auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  ndm->ndm_family = AF_UNSPEC;
+  if (mnl_socket_sendto(sock_.get(), nlh, nlh->nlmsg_len) < 0) ++stats_.dump_errors;
 }
 
 void NeighbourWatch::stop() {

@@ -39,6 +39,7 @@ struct NeighbourWatchStats {
   uint64_t deleted = 0;
   uint64_t malformed = 0;        // short message or attribute of the wrong size
   uint64_t overruns = 0;         // ENOBUFS: events were lost (the next sighting repairs it)
+  uint64_t dump_errors = 0;      // the start-up dump of existing entries could not be asked for
 };
 
 class NeighbourWatch {
@@ -55,6 +56,8 @@ class NeighbourWatch {
   NeighbourWatch(const NeighbourWatch&) = delete;
   NeighbourWatch& operator=(const NeighbourWatch&) = delete;
 
+  // Begins reading, after asking the kernel for the entries that exist already: they are
+  // reported like new ones (after a restart, the hosts this gateway held).
   void start();
   void stop();
   const NeighbourWatchStats& stats() const { return stats_; }
@@ -70,6 +73,7 @@ class NeighbourWatch {
                  std::map<int, std::string> interfaces, Handlers handlers);
   void arm();
   bool drain();
+  void requestDump();
 
   std::unique_ptr<mnl_socket, Closer> sock_;
   boost::asio::posix::stream_descriptor fd_;

@@ -77,6 +77,7 @@ redirect_ingress = ["wan0"]
 redirect_device = "sync0"
 redirect_next_hop = "203.0.113.6"
 max_hosts = 10
+anycast_ipv6 = "2001:db8::1"
 )");
   ASSERT_TRUE(r.ok()) << (r ? "" : format(r.error()[0]));
   const MobilityConfig& m = *r->mobility;
@@ -89,6 +90,18 @@ max_hosts = 10
   EXPECT_EQ(m.route_protocol, 201u);
   EXPECT_EQ(m.debounce_ms, 50u);
   EXPECT_EQ(m.max_hosts, 10u);
+  EXPECT_EQ(m.anycast_ipv6->toString(), "2001:db8::1");
+}
+
+TEST(ConfigMobilityTest, OneMistakeGivesOneError) {
+  // A bad interface name is not also "required"; a bad return_path does not also ask for the
+  // redirect keys.
+  auto errors = errorsOf(
+      "lan_interfaces = [\"a/b\"]\nmobile_prefixes = [\"192.0.2.0/24\"]\nanycast_ipv4 = "
+      "\"192.0.2.1\"\nanycast_mac = \"02:00:5e:00:01:01\"\nreturn_path = \"teleport\"\n");
+  ASSERT_EQ(errors.size(), 2u) << errors[0];
+  EXPECT_NE(errors[0].find("mobility.lan_interfaces[0]"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("mobility.return_path"), std::string::npos) << errors[1];
 }
 
 TEST(ConfigMobilityTest, EachMistakeNamesItsKey) {

@@ -203,6 +203,28 @@ TEST(MobilityTest, AReconnectSendsClaimsForEveryOwnedHostAndRepeatsAreAcknowledg
   EXPECT_TRUE(b.takeActions().empty());
 }
 
+TEST(MobilityTest, ARestartedOwnerClaimsAgainAndLearnsTheMoveNumberFromTheRelease) {
+  Mobility a = node(1, 2);
+  Mobility b = node(2, 1);
+  a.onProbeResult(kVm, true, kVmMac, kT0);
+  exchange(a, b, kT0);
+  b.onProbeResult(kVm, true, kVmMac, kT0 + Millis{1});  // move 2: b holds it
+  exchange(a, b, kT0 + Millis{1});
+  ASSERT_TRUE(b.ownedByUs(kVm));
+
+  Mobility b2 = node(2, 1);  // b restarts with an empty table and finds the host again
+  b2.onProbeResult(kVm, true, kVmMac, kT0 + Millis{5000});  // its move 1
+  exchange(a, b2, kT0 + Millis{5000});
+  EXPECT_TRUE(b2.ownedByUs(kVm));
+  EXPECT_TRUE(a.ownedByPeer(kVm));
+  EXPECT_EQ(b2.hosts().at(kVm).move_seq, 2u);  // from a's release
+  // The next move to a wins at both ends.
+  a.onProbeResult(kVm, true, kVmMac, kT0 + Millis{6000});
+  exchange(a, b2, kT0 + Millis{6000});
+  EXPECT_TRUE(a.ownedByUs(kVm));
+  EXPECT_TRUE(b2.ownedByPeer(kVm));
+}
+
 TEST(MobilityTest, MessagesFromAThirdNodeAreCountedAndIgnored) {
   Mobility a = node(1, 2);
   a.onClaim(HostClaimMsg{.host = kVm, .move_seq = 9, .node_id = 3}, kT0);
