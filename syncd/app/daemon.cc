@@ -259,6 +259,7 @@ void Daemon::onEvents(std::span<const CtEvent> events) {
 void Daemon::onMessage(SyncMessage&& m) {
   ++stats_.messages_in[m.index()];
   if (auto* items = std::get_if<ItemsMsg>(&m)) return onPeerItems(std::move(*items));
+  if (!acceptClaim(m)) return;
   if (!engine_.onMessage(m, now())) {
     if (auto note = wrong_peer_log_.allow()) {
       logLine(Prio::kErr, "a node other than peer %u answered: dropping the connection%s",
@@ -356,6 +357,7 @@ void Daemon::write(std::vector<KernelChange> changes) {
     const int err = results[i].error;
     if (err == 0 || (err == ENOENT && writes[i].op == CtOp::kDelete)) continue;
     ++stats_.kernel_write_errors[err];
+    noteFailedWrite(changes[i], err);
     if (auto note = write_errors_log_.allow()) {
       logLine(Prio::kWarning, "kernel %s failed: %s: %s%s",
               std::string(opName(results[i].done)).c_str(), std::strerror(err),
@@ -417,6 +419,7 @@ void Daemon::scheduleRefresh() {
   refresh_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
     snapshot(false);  // refreshes idle sessions' timeouts at the peer, catches missed events
+    retryFailedWrites();
     scheduleRefresh();
   });
 }

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <string>
 #include <vector>
 
@@ -80,6 +81,10 @@ class Daemon {
   // Drops the peer's creates and updates whose NAT binding nat::checkBinding rejects (counted,
   // logged rate-limited); a no-op without [nat].
   void checkNatBindings(std::vector<KernelChange>& changes);
+  // Peer copies the kernel refused for want of room (a full table): written again at every
+  // refresh while the peer still has them (daemon_write_retry.cc).
+  void noteFailedWrite(const KernelChange& c, int err);
+  void retryFailedWrites();
   // What the peer sends passes the rate limit, then the screen (policy check and quota), then
   // the engine (daemon_peer_guard.cc, docs/security.md).
   void onPeerItems(ItemsMsg&& m);
@@ -113,6 +118,9 @@ class Daemon {
   Result<Ok, std::string> startMobility();
   void stopMobility();
   bool isMobile(const IpAddress& ip) const;
+  // False (counted, logged) for a peer's claim of a host outside mobile_prefixes or beyond
+  // max_hosts; true for every other message.
+  bool acceptClaim(const SyncMessage& m);
   void onSighting(const HostSighting& s);
   void onProbeResult(const IpAddress& host, bool local);
   void runHostActions();  // carries out the engine's probes, wins and losses
@@ -121,7 +129,9 @@ class Daemon {
   std::vector<IpAddress> routesFor(const IpAddress& host) const;  // the host and its 1:1 address
   void sessionsOf(const IpAddress& host, std::vector<Session>& out) const;
   void markLiberal(const std::vector<Session>& sessions);
-  void trackRedirects(const std::vector<KernelChange>& changes);
+  // The return path for the peer's writes: new flows of peer-owned hosts into the redirect set,
+  // ended ones out; or the be-liberal flag kept on them (return_path = "liberal").
+  void trackRedirects(std::vector<KernelChange>& changes);
   static std::string fmtMs(double ms);
   std::string cmdVm() const;
   // Sessions by kind and mobility figures for /metrics, at most once a second.
@@ -171,6 +181,7 @@ class Daemon {
   bool failed_ = false;
   bool snapshot_pending_ = false;
   DaemonStats stats_;
+  std::unordered_set<SessionKey, SessionKeyHash> write_retry_;  // see retryFailedWrites
   // Watchdog: the interval systemd expects a ping in (0: no watchdog), and the last ping.
   std::chrono::microseconds watchdog_interval_{0};
   std::chrono::steady_clock::time_point last_watchdog_{};
@@ -198,9 +209,10 @@ class Daemon {
   std::map<IpAddress, HostTimeline> timeline_;
   struct MobilityDaemonStats {
     uint64_t not_mobile = 0, over_max_hosts = 0, probe_errors = 0, won = 0, lost = 0,
-             route_errors = 0, redirect_errors = 0, liberal_marked = 0;
+             route_errors = 0, redirect_errors = 0, liberal_marked = 0, claims_refused = 0;
   } mobility_stats_;
   double last_handoff_ms_ = 0;
+  LimitedLog claim_refused_log_{{5, std::chrono::seconds(60)}};
   SlowSample slow_sample_;
   std::chrono::steady_clock::time_point slow_at_{};
   PeerScreen peer_screen_;

@@ -95,6 +95,24 @@ bool Daemon::isMobile(const IpAddress& ip) const {
   return false;
 }
 
+bool Daemon::acceptClaim(const SyncMessage& m) {
+  const auto* c = std::get_if<HostClaimMsg>(&m);
+  if (c == nullptr) return true;
+  const bool known = engine_.mobility().hosts().count(c->host) != 0;
+  const char* why = !config_.mobility ? "this node has no [mobility]"
+                    : !isMobile(c->host) ? "outside mobility.mobile_prefixes"
+                    : (!known && engine_.mobility().hosts().size() >= config_.mobility->max_hosts)
+                        ? "beyond mobility.max_hosts"
+                        : nullptr;
+  if (why == nullptr) return true;
+  ++mobility_stats_.claims_refused;
+  if (auto note = claim_refused_log_.allow()) {
+    logLine(Prio::kWarning, "mobility: refusing peer %u's claim for %s: %s%s",
+            config_.sync.peer_id, c->host.toString().c_str(), why, note->c_str());
+  }
+  return false;
+}
+
 void Daemon::onSighting(const HostSighting& s) {
   if (stopping_) return;
   // A probe's answer arrives as on_probe_result too; as a sighting it would restart the clock.
@@ -137,7 +155,11 @@ void Daemon::onProbeResult(const IpAddress& host, bool local) {
 }
 
 void Daemon::runHostActions() {
-  for (const Mobility::Action& a : engine_.takeHostActions()) {
+  std::vector<Mobility::Action> actions = engine_.takeHostActions();
+  // Claims and releases go out first: the old site starts steering the host's flows here while
+  // we write its sessions (10k sessions take tens of milliseconds), not after.
+  if (!actions.empty()) pump();
+  for (const Mobility::Action& a : actions) {
     switch (a.kind) {
       case Mobility::Action::Kind::kProbe:
         if (a.host.family == Family::kIpv6 && !config_.mobility->anycast_ipv6) {
@@ -249,11 +271,6 @@ void Daemon::hostLost(const Mobility::Action& a) {
   HostTimeline& t = timeline_[a.host];
   t.move_seq = a.move_seq;
   t.moved_in = false;
-  if (auto r = host_routes_->withdraw(routesFor(a.host)); !r) {
-    ++mobility_stats_.route_errors;
-    logLine(Prio::kErr, "mobility: withdrawing routes for %s failed: %s",
-            a.host.toString().c_str(), r.error().c_str());
-  }
   std::vector<Session> sessions;
   sessionsOf(a.host, sessions);
   if (redirect_) {
@@ -271,6 +288,12 @@ void Daemon::hostLost(const Mobility::Action& a) {
     }
   } else if (config_.mobility->return_path == ReturnPath::kLiberal) {
     markLiberal(sessions);
+  }
+  // Routes last: the redirect is in place before the return traffic starts to move.
+  if (auto r = host_routes_->withdraw(routesFor(a.host)); !r) {
+    ++mobility_stats_.route_errors;
+    logLine(Prio::kErr, "mobility: withdrawing routes for %s failed: %s",
+            a.host.toString().c_str(), r.error().c_str());
   }
   logLine(Prio::kInfo,
           "mobility: %s: released to peer %u (move %" PRIu64 "): routes withdrawn, %zu sessions "
@@ -295,9 +318,23 @@ void Daemon::markLiberal(const std::vector<Session>& sessions) {
   if (!writes.empty()) write(std::move(writes));
 }
 
-void Daemon::trackRedirects(const std::vector<KernelChange>& changes) {
+void Daemon::trackRedirects(std::vector<KernelChange>& changes) {
+  if (!config_.mobility || engine_.mobility().hosts().empty()) return;
+  if (config_.mobility->return_path == ReturnPath::kLiberal) {
+    // The peer's state of a moved host's session would clear the be-liberal flag we set (the
+    // TCP flags are synced, and the peer's copy may predate its own marking): keep it set.
+    for (KernelChange& c : changes) {
+      if (c.origin != KernelChange::Origin::kPeer || c.kind == KernelChange::Kind::kRemove ||
+          c.session.orig.proto != l4::kTcp || !c.session.tcp) {
+        continue;
+      }
+      const auto host = engine_.hostOf(c.session);
+      if (host && engine_.mobility().ownedByPeer(*host)) markBeLiberal(c.session);
+    }
+    return;
+  }
   // New flows of a host the peer owns (it opened them at the peer's site) and flows that ended.
-  if (!redirect_ || engine_.mobility().hosts().empty()) return;
+  if (!redirect_) return;
   std::vector<Tuple> add;
   std::vector<Tuple> remove;
   for (const KernelChange& c : changes) {
@@ -355,6 +392,7 @@ void Daemon::refreshSlowSample() {
     m.claims_sent = ms.claims_sent;
     m.claims_received = ms.claims_received;
     m.claims_lost = ms.claims_lost;
+    m.claims_refused = mobility_stats_.claims_refused;
     m.route_errors = mobility_stats_.route_errors;
     m.liberal_marked = mobility_stats_.liberal_marked;
     m.last_handoff_ms = last_handoff_ms_;

@@ -38,6 +38,7 @@ struct DaemonStats {
   uint64_t local_resyncs = 0;  // gwsyncctl resync
   uint64_t kernel_writes = 0;
   std::map<int, uint64_t> kernel_write_errors;  // by errno
+  uint64_t write_retries = 0;  // peer copies written again after the kernel had no room
   uint64_t commits = 0;
   // Messages accepted by the channel (out) and delivered by it (in), by kMessageTypeNames index.
   std::array<uint64_t, kMessageTypeNames.size()> messages_out{};

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -52,7 +54,17 @@ Result<uint64_t, std::string> bumpEpoch(const std::string& state_dir) {
   const std::string path = state_dir + "/epoch";
   auto current = readEpoch(path);
   if (!current) return fail(current.error());
-  const uint64_t next = *current + 1;
+  // Never below the wall clock's seconds: a state directory restored from an older copy (or
+  // lost) would otherwise give an epoch the peer already followed or passed, and the peer would
+  // ignore the new stream as a stale one and keep sessions deleted here meanwhile.
+  const auto wall = std::chrono::duration_cast<std::chrono::seconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  const auto floor = static_cast<uint64_t>(std::max<int64_t>(wall.count(), 0));
+  const uint64_t next = std::max(*current + 1, floor);
+  if (next > kMaxEpoch) {
+    return fail(path + ": epoch " + std::to_string(*current) + " is too large (the largest is " +
+                std::to_string(kMaxEpoch) + ")");
+  }
   if (auto r = writeAtomically(path, std::to_string(next) + "\n"); !r) return fail(r.error());
   return next;
 }

@@ -67,6 +67,7 @@ struct SlowSample {
   uint64_t claims_sent = 0;
   uint64_t claims_received = 0;
   uint64_t claims_lost = 0;
+  uint64_t claims_refused = 0;  // the peer's claims outside mobile_prefixes or beyond max_hosts
   uint64_t route_errors = 0;
   uint64_t redirect_flows = 0;
   uint64_t redirect_packets = 0;

@@ -38,11 +38,12 @@ void Metrics::registerMobility() {
   bind(probes, {{"result", "local"}}, slow([](const SlowSample& m) { return m.probes_local; }));
   bind(probes, {{"result", "remote"}}, slow([](const SlowSample& m) { return m.probes_remote; }));
   auto& claims = counters("gwsync_mobility_claims_total",
-                          "Host claims sent, received, and ours that lost a contest");
+                          "Host claims sent, received, ours that lost a contest, and the peer's refused (outside mobile_prefixes or beyond max_hosts)");
   bind(claims, {{"event", "sent"}}, slow([](const SlowSample& m) { return m.claims_sent; }));
   bind(claims, {{"event", "received"}},
        slow([](const SlowSample& m) { return m.claims_received; }));
   bind(claims, {{"event", "lost"}}, slow([](const SlowSample& m) { return m.claims_lost; }));
+  bind(claims, {{"event", "refused"}}, slow([](const SlowSample& m) { return m.claims_refused; }));
   bind(counters("gwsync_mobility_route_errors_total",
                 "Host route installs or withdrawals the kernel refused"),
        {}, slow([](const SlowSample& m) { return m.route_errors; }));
