@@ -13,6 +13,7 @@
 #include "lb/lb_config_toml.h"
 #include "lb/nft_render.h"
 #include "nat/nft_apply.h"
+#include "syncd/cli/command_line.h"
 #include "syncd/kernel/netns.h"
 
 namespace {
@@ -42,32 +43,12 @@ struct Args {
   std::string service;
 };
 
-[[noreturn]] void usageError(const std::string& msg) {
-  std::fprintf(stderr, "gwsync-lb: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "gwsync-lb: %s\n", msg.c_str());
-  std::exit(1);
-}
+constexpr gs::CommandLine kCli("gwsync-lb", kUsage);
 
 Args parseArgs(int argc, char** argv) {
-  if (argc < 2) usageError("missing command");
   Args a;
-  a.cmd = argv[1];
-  if (a.cmd == "-h" || a.cmd == "--help") {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  if (a.cmd != "check" && a.cmd != "render" && a.cmd != "apply" && a.cmd != "remove" &&
-      a.cmd != "lookup") {
-    usageError("unknown command " + a.cmd);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string opt = argv[i];
-    if (i + 1 >= argc) usageError("option " + opt + " needs a value");
-    const std::string val = argv[++i];
+  a.cmd = kCli.command(argc, argv, {"check", "render", "apply", "remove", "lookup"});
+  kCli.forEachOption(argc, argv, {}, [&a](const std::string& opt, const std::string& val) {
     if (opt == "--config") {
       a.config = val;
     } else if (opt == "--netns") {
@@ -75,11 +56,11 @@ Args parseArgs(int argc, char** argv) {
     } else if (opt == "--service") {
       a.service = val;
     } else {
-      usageError("unknown option " + opt);
+      kCli.usageError("unknown option " + opt);
     }
-  }
-  if (a.cmd != "remove" && a.config.empty()) usageError(a.cmd + " needs --config FILE");
-  if (a.cmd == "lookup" && a.service.empty()) usageError("lookup needs --service NAME");
+  });
+  if (a.cmd != "remove" && a.config.empty()) kCli.usageError(a.cmd + " needs --config FILE");
+  if (a.cmd == "lookup" && a.service.empty()) kCli.usageError("lookup needs --service NAME");
   return a;
 }
 
@@ -98,7 +79,7 @@ gl::LbConfig load(const Args& a) {
 // Call inside the NetnsGuard of `netns`: libnftables talks to the namespace it runs in.
 gwsync::nat::NftApplier openApplier(const std::string& netns) {
   auto applier = gwsync::nat::NftApplier::open();
-  if (!applier) die((netns.empty() ? "" : "netns " + netns + ": ") + applier.error());
+  if (!applier) kCli.die((netns.empty() ? "" : "netns " + netns + ": ") + applier.error());
   return std::move(applier).value();
 }
 
@@ -107,7 +88,7 @@ int lookup(const gl::LbConfig& config, const std::string& name) {
   for (const gl::Service& s : config.services) {
     if (s.name == name) svc = &s;
   }
-  if (svc == nullptr) die("no service named " + name);
+  if (svc == nullptr) kCli.die("no service named " + name);
   std::string text;
   size_t line_no = 0;
   while (std::getline(std::cin, text)) {
@@ -116,12 +97,13 @@ int lookup(const gl::LbConfig& config, const std::string& name) {
     std::string ip;
     long port = -1;
     if (!(in >> ip >> port) || port < 0 || port > 65535) {
-      die("stdin line " + std::to_string(line_no) + ": expected \"IP PORT\", got \"" + text + "\"");
+      kCli.die("stdin line " + std::to_string(line_no) + ": expected \"IP PORT\", got \"" + text +
+               "\"");
     }
     const auto addr = gs::IpAddress::parse(ip);
     if (!addr || addr->family != svc->family()) {
-      die("stdin line " + std::to_string(line_no) + ": " + ip + " is not an address of " +
-          svc->name + "'s family");
+      kCli.die("stdin line " + std::to_string(line_no) + ": " + ip + " is not an address of " +
+               svc->name + "'s family");
     }
     const auto p = static_cast<uint16_t>(port);
     const uint32_t bucket = gl::kernelBucket(*addr, p, config.seed, svc->table_size);
@@ -137,9 +119,9 @@ int main(int argc, char** argv) {
   const Args a = parseArgs(argc, argv);
   if (a.cmd == "remove") {
     auto ns = gs::NetnsGuard::enter(a.netns);
-    if (!ns) die(ns.error());
+    if (!ns) kCli.die(ns.error());
     auto r = openApplier(a.netns).run(gl::removeTableCommands());
-    if (!r) die(r.error().toString());
+    if (!r) kCli.die(r.error().toString());
     return 0;
   }
   const gl::LbConfig config = load(a);
@@ -154,9 +136,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   auto ns = gs::NetnsGuard::enter(a.netns);
-  if (!ns) die(ns.error());
+  if (!ns) kCli.die(ns.error());
   auto r = openApplier(a.netns).run(gl::replaceTableCommands(text));
-  if (!r) die(r.error().toString());
+  if (!r) kCli.die(r.error().toString());
   std::printf("applied table %s %s: %zu services, checksum %s\n",
               std::string(gl::kLbTableFamily).c_str(), std::string(gl::kLbTableName).c_str(),
               config.services.size(), gl::hex64(config.checksum).c_str());

@@ -10,6 +10,7 @@
 #include "nat/nft_apply.h"
 #include "nat/nft_render.h"
 #include "nat/usage.h"
+#include "syncd/cli/command_line.h"
 #include "syncd/kernel/ct_dump.h"
 #include "syncd/kernel/netns.h"
 
@@ -39,48 +40,25 @@ struct Args {
   uint32_t node = 0;  // 0: node.id of the config
 };
 
-[[noreturn]] void usageError(const std::string& msg) {
-  std::fprintf(stderr, "gwsync-nat: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
-[[noreturn]] void die(const std::string& msg) {
-  std::fprintf(stderr, "gwsync-nat: %s\n", msg.c_str());
-  std::exit(1);
-}
+constexpr gs::CommandLine kCli("gwsync-nat", kUsage);
 
 Args parseArgs(int argc, char** argv) {
-  if (argc < 2) usageError("missing command");
   Args a;
-  a.cmd = argv[1];
-  if (a.cmd == "-h" || a.cmd == "--help") {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  if (a.cmd != "check" && a.cmd != "render" && a.cmd != "apply" && a.cmd != "remove" &&
-      a.cmd != "show") {
-    usageError("unknown command " + a.cmd);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string opt = argv[i];
-    if (i + 1 >= argc) usageError("option " + opt + " needs a value");
-    const std::string val = argv[++i];
+  a.cmd = kCli.command(argc, argv, {"check", "render", "apply", "remove", "show"});
+  kCli.forEachOption(argc, argv, {}, [&a](const std::string& opt, const std::string& val) {
     if (opt == "--config") {
       a.config = val;
     } else if (opt == "--netns") {
       a.netns = val;
     } else if (opt == "--node") {
-      char* end = nullptr;
-      const long v = std::strtol(val.c_str(), &end, 10);
-      if (val.empty() || *end != '\0' || v < 1 || v > 65535) {
-        usageError("--node: '" + val + "' is not a node id 1..65535");
-      }
-      a.node = static_cast<uint32_t>(v);
+      const auto v = gs::parseLong(val, 1, 65535);
+      if (!v) kCli.usageError("--node: '" + val + "' is not a node id 1..65535");
+      a.node = static_cast<uint32_t>(*v);
     } else {
-      usageError("unknown option " + opt);
+      kCli.usageError("unknown option " + opt);
     }
-  }
-  if (a.cmd != "remove" && a.config.empty()) usageError(a.cmd + " needs --config FILE");
+  });
+  if (a.cmd != "remove" && a.config.empty()) kCli.usageError(a.cmd + " needs --config FILE");
   return a;
 }
 
@@ -99,23 +77,23 @@ gn::NatFile load(const Args& a) {
 
 std::string rendered(const gn::NatFile& f) {
   auto text = gn::renderTable(f.config, f.self);
-  if (!text) die(text.error());
+  if (!text) kCli.die(text.error());
   return std::move(text).value();
 }
 
 gn::NftApplier openApplier(const std::string& netns) {
   auto applier = gn::NftApplier::open();
-  if (!applier) die((netns.empty() ? "" : "netns " + netns + ": ") + applier.error());
+  if (!applier) kCli.die((netns.empty() ? "" : "netns " + netns + ": ") + applier.error());
   return std::move(applier).value();
 }
 
 int show(const Args& a, const gn::NatFile& f) {
   auto ns = gs::NetnsGuard::enter(a.netns);
-  if (!ns) die(ns.error());
+  if (!ns) kCli.die(ns.error());
   gn::NatUsage usage = gn::emptyUsage(f.config);
   gs::ParseStats st;
   auto r = gs::dumpConntrack([&](gs::Session&& s) { gn::countBinding(f.config, s, usage); }, st);
-  if (!r) die("conntrack dump: " + r.error());
+  if (!r) kCli.die("conntrack dump: " + r.error());
   std::fputs(gn::describeNat(f.config, f.self, &usage).c_str(), stdout);
   return 0;
 }
@@ -126,9 +104,9 @@ int main(int argc, char** argv) {
   const Args a = parseArgs(argc, argv);
   if (a.cmd == "remove") {
     auto ns = gs::NetnsGuard::enter(a.netns);
-    if (!ns) die(ns.error());
+    if (!ns) kCli.die(ns.error());
     auto r = openApplier(a.netns).removeTable();
-    if (!r) die(r.error().toString());
+    if (!r) kCli.die(r.error().toString());
     return 0;
   }
   const gn::NatFile f = load(a);
@@ -143,9 +121,9 @@ int main(int argc, char** argv) {
   if (a.cmd == "show") return show(a, f);
   const std::string text = rendered(f);
   auto ns = gs::NetnsGuard::enter(a.netns);
-  if (!ns) die(ns.error());
+  if (!ns) kCli.die(ns.error());
   auto r = openApplier(a.netns).replaceTable(text);
-  if (!r) die(r.error().toString());
+  if (!r) kCli.die(r.error().toString());
   std::printf("applied table %s %s for node %u\n", std::string(gn::kNatTableFamily).c_str(),
               std::string(gn::kNatTableName).c_str(), f.self);
   return 0;

@@ -13,6 +13,7 @@
 
 #include "nat/pool.h"
 #include "syncd/core/result.h"
+#include "syncd/core/toml_quote.h"
 
 namespace gwsync::nat {
 
@@ -56,7 +57,7 @@ struct NatError {
 std::string format(const NatError& e);
 
 // A string as a TOML basic string, for NatError::value.
-std::string quoted(std::string_view text);
+using syncd::quoted;
 
 using NatResult = syncd::Result<NatConfig, std::vector<NatError>>;
 

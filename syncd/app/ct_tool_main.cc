@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "syncd/cli/command_line.h"
 #include "syncd/kernel/ct_dump.h"
 #include "syncd/kernel/ct_events.h"
 #include "syncd/kernel/ct_writer.h"
@@ -46,71 +47,46 @@ struct Args {
   bool remove = false;
 };
 
-
-[[noreturn]] void usageError(const std::string& msg) {
-  std::fprintf(stderr, "gwsync-ct: %s\n%s", msg.c_str(), kUsage);
-  std::exit(2);
-}
-
-long number(const std::string& opt, const std::string& val, long min, long max, int base = 10) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(val.c_str(), &end, base);
-  if (val.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
-    usageError(opt + ": '" + val + "' is not a number in " + std::to_string(min) + ".." +
-               std::to_string(max));
-  }
-  return v;
-}
+constexpr gs::CommandLine kCli("gwsync-ct", kUsage);
 
 Args parseArgs(int argc, char** argv) {
-  if (argc < 2) usageError("missing command");
   Args a;
-  a.cmd = argv[1];
-  if (a.cmd == "-h" || a.cmd == "--help") {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string opt = argv[i];
-    if (opt == "--delete") {
-      a.remove = true;
-      continue;
-    }
-    if (i + 1 >= argc) usageError("option " + opt + " needs a value");
-    const std::string val = argv[++i];
-    if (opt == "--netns") {
-      a.netns = val;
-    } else if (opt == "--from") {
-      a.from = val;
-    } else if (opt == "--to") {
-      a.to = val;
-    } else if (opt == "--seconds") {
-      a.seconds = static_cast<int>(number(opt, val, 1, 86400));
-    } else if (opt == "--strip-mark") {
-      a.strip_mark = static_cast<uint32_t>(number(opt, val, 0, 0xffffffffL, 16));
-    } else if (opt == "--count") {
-      a.count = number(opt, val, 0, 250 * 64000);
-    } else if (opt == "--first") {
-      a.first = number(opt, val, 0, 250 * 64000);
-    } else {
-      usageError("unknown option " + opt);
-    }
-  }
+  a.cmd = kCli.command(argc, argv);
+  kCli.forEachOption(
+      argc, argv, {"--delete"}, [&a](const std::string& opt, const std::string& val) {
+        if (opt == "--delete") {
+          a.remove = true;
+        } else if (opt == "--netns") {
+          a.netns = val;
+        } else if (opt == "--from") {
+          a.from = val;
+        } else if (opt == "--to") {
+          a.to = val;
+        } else if (opt == "--seconds") {
+          a.seconds = static_cast<int>(kCli.number(opt, val, 1, 86400));
+        } else if (opt == "--strip-mark") {
+          a.strip_mark = static_cast<uint32_t>(kCli.number(opt, val, 0, 0xffffffffL, 16));
+        } else if (opt == "--count") {
+          a.count = kCli.number(opt, val, 0, 250 * 64000);
+        } else if (opt == "--first") {
+          a.first = kCli.number(opt, val, 0, 250 * 64000);
+        } else {
+          kCli.usageError("unknown option " + opt);
+        }
+      });
   if (a.cmd != "dump" && a.cmd != "watch" && a.cmd != "copy" && a.cmd != "inject") {
-    usageError("unknown command " + a.cmd);
+    kCli.usageError("unknown command " + a.cmd);
   }
-  if (a.cmd == "inject" && a.count < 0) usageError("inject needs --count");
-  if (a.cmd == "copy" && (a.from.empty() || a.to.empty())) usageError("copy needs --from and --to");
+  if (a.cmd == "inject" && a.count < 0) kCli.usageError("inject needs --count");
+  if (a.cmd == "copy" && (a.from.empty() || a.to.empty())) {
+    kCli.usageError("copy needs --from and --to");
+  }
   return a;
 }
 
 template <class T>
 T orDie(gs::Result<T, std::string> r) {
-  if (!r) {
-    std::fprintf(stderr, "gwsync-ct: %s\n", r.error().c_str());
-    std::exit(1);
-  }
+  if (!r) kCli.die(r.error());
   return std::move(r).value();
 }
 

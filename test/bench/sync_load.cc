@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "syncd/cli/command_line.h"
 #include "syncd/kernel/ct_events.h"
 #include "syncd/kernel/ct_writer.h"
 #include "syncd/kernel/netns.h"
@@ -69,70 +70,43 @@ struct Args {
   long deadline_ms = 30000;  // after the last batch
 };
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "gwsync-bench-load: %s\n", what.c_str());
-  std::exit(1);
-}
-
-[[noreturn]] void usageError(const std::string& what) {
-  std::fprintf(stderr, "gwsync-bench-load: %s\n%s", what.c_str(), kUsage);
-  std::exit(2);
-}
-
-long number(const std::string& opt, const std::string& text, long min, long max) {
-  char* end = nullptr;
-  errno = 0;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno != 0 || v < min || v > max) {
-    usageError(opt + ": '" + text + "' is not a number in " + std::to_string(min) + ".." +
-               std::to_string(max));
-  }
-  return v;
-}
+constexpr CommandLine kCli("gwsync-bench-load", kUsage);
 
 Args parseArgs(int argc, char** argv) {
-  if (argc < 2) usageError("missing command");
   Args a;
-  a.cmd = argv[1];
-  if (a.cmd == "-h" || a.cmd == "--help") {
-    std::fputs(kUsage, stdout);
-    std::exit(0);
-  }
-  for (int i = 2; i < argc; ++i) {
-    const std::string opt = argv[i];
+  a.cmd = kCli.command(argc, argv);
+  kCli.forEachOption(argc, argv, {"--delete"}, [&a](const std::string& opt, const std::string& v) {
     if (opt == "--delete") {
       a.remove = true;
-      continue;
-    }
-    if (i + 1 >= argc) usageError(opt + " needs a value");
-    const std::string v = argv[++i];
-    if (opt == "--netns") {
+    } else if (opt == "--netns") {
       a.netns = v;
     } else if (opt == "--from") {
       a.from = v;
     } else if (opt == "--to") {
       a.to = v;
     } else if (opt == "--count") {
-      a.count = number(opt, v, 0, 4000000);
+      a.count = kCli.number(opt, v, 0, 4000000);
     } else if (opt == "--first") {
-      a.first = number(opt, v, 0, 8000000);
+      a.first = kCli.number(opt, v, 0, 8000000);
     } else if (opt == "--rate") {
-      a.rate = number(opt, v, 100, 1000000);
+      a.rate = kCli.number(opt, v, 100, 1000000);
     } else if (opt == "--seconds") {
-      a.seconds = number(opt, v, 1, 600);
+      a.seconds = kCli.number(opt, v, 1, 600);
     } else if (opt == "--batch-ms") {
-      a.batch_ms = number(opt, v, 1, 1000);
+      a.batch_ms = kCli.number(opt, v, 1, 1000);
     } else if (opt == "--profile") {
       a.profile = v;
     } else if (opt == "--deadline-ms") {
-      a.deadline_ms = number(opt, v, 100, 600000);
+      a.deadline_ms = kCli.number(opt, v, 100, 600000);
     } else {
-      usageError("unknown option " + opt);
+      kCli.usageError("unknown option " + opt);
     }
+  });
+  if (a.cmd == "inject" && a.count < 0) kCli.usageError("inject needs --count");
+  if (a.cmd == "lag" && (a.from.empty() || a.to.empty())) {
+    kCli.usageError("lag needs --from and --to");
   }
-  if (a.cmd == "inject" && a.count < 0) usageError("inject needs --count");
-  if (a.cmd == "lag" && (a.from.empty() || a.to.empty())) usageError("lag needs --from and --to");
-  if (a.cmd != "inject" && a.cmd != "lag") usageError("unknown command " + a.cmd);
+  if (a.cmd != "inject" && a.cmd != "lag") kCli.usageError("unknown command " + a.cmd);
   return a;
 }
 
@@ -167,14 +141,14 @@ long numberOf(const Session& s) {
 
 ConntrackWriter openWriter(const std::string& netns) {
   auto guard = NetnsGuard::enter(netns);
-  if (!guard) die(guard.error());
+  if (!guard) kCli.die(guard.error());
   auto w = ConntrackWriter::open({});
-  if (!w) die(w.error());
+  if (!w) kCli.die(w.error());
   return std::move(w).value();
 }
 
 int inject(const Args& a) {
-  if (a.first + a.count > kMaxSessions) die("--first + --count must stay below 16000000");
+  if (a.first + a.count > kMaxSessions) kCli.die("--first + --count must stay below 16000000");
   auto writer = openWriter(a.netns);
   std::vector<Session> sessions;
   sessions.reserve(static_cast<size_t>(a.count));
@@ -201,7 +175,7 @@ double percentile(const std::vector<double>& sorted, double p) {
 void writeProfile(const std::string& path, const std::vector<Clock::time_point>& started,
                   const std::vector<double>& lag_ms, long per_batch) {
   FILE* f = std::fopen(path.c_str(), "w");
-  if (f == nullptr) die("cannot write " + path);
+  if (f == nullptr) kCli.die("cannot write " + path);
   for (size_t b = 0; b < started.size(); ++b) {
     const auto first = lag_ms.begin() + static_cast<long>(b) * per_batch;
     std::fprintf(f, "%.3f %.3f\n",
@@ -215,7 +189,7 @@ int lag(const Args& a) {
   const long per_batch = std::max(1L, a.rate * a.batch_ms / 1000);
   const long batches = a.seconds * 1000 / a.batch_ms;
   const long total = per_batch * batches;
-  if (a.first + total > kMaxSessions) die("--first plus the sessions must stay below 16000000");
+  if (a.first + total > kMaxSessions) kCli.die("--first plus the sessions must stay below 16000000");
 
   boost::asio::io_context io;
   boost::asio::steady_timer deadline(io);
@@ -224,7 +198,7 @@ int lag(const Args& a) {
   std::unique_ptr<ConntrackEventSource> events;
   {
     auto guard = NetnsGuard::enter(a.to);
-    if (!guard) die(guard.error());
+    if (!guard) kCli.die(guard.error());
     ConntrackEventSource::Handlers handlers;
     handlers.on_events = [&](std::span<const CtEvent> batch) {
       const auto now = Clock::now();
@@ -242,11 +216,11 @@ int lag(const Args& a) {
         }
       }
     };
-    handlers.on_overrun = [] { die("the listener lost events (ENOBUFS): no figure"); };
+    handlers.on_overrun = [] { kCli.die("the listener lost events (ENOBUFS): no figure"); };
     ConntrackEventSource::Options options;
     options.receive_buffer = 256 * 1024 * 1024;  // a burst must not cost the measurement
     auto src = ConntrackEventSource::open(io, options, std::move(handlers));
-    if (!src) die(src.error());
+    if (!src) kCli.die(src.error());
     events = std::move(src).value();
   }
   auto writer = openWriter(a.from);
@@ -285,9 +259,9 @@ int lag(const Args& a) {
   io.run();
   sender.join();
 
-  if (failed != 0) die(std::to_string(failed) + " local creates failed");
+  if (failed != 0) kCli.die(std::to_string(failed) + " local creates failed");
   if (seen != total) {
-    die("only " + std::to_string(seen) + " of " + std::to_string(total) +
+    kCli.die("only " + std::to_string(seen) + " of " + std::to_string(total) +
         " sessions appeared at the far end within " + std::to_string(a.deadline_ms) +
         " ms of the last batch: no figure");
   }
