@@ -11,5 +11,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$(nproc)" \
-  --target gwsyncd gwsyncctl gwsync-ct gwsync-traffic gwsync-nat gwsync-announce
+  --target gwsyncd gwsyncctl gwsync-ct gwsync-traffic gwsync-nat gwsync-announce gwsync-first-packet
 exec bash scripts/lab/migration-demo.sh build/dev "$@"

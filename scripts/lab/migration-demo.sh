@@ -92,8 +92,31 @@ lab_log "gw-b holds $(ts_gwsyncd_status gw-b sessions_peer) of gw-a's sessions"
 vm_out_a=$(ts_counter gw-a vm_out)
 vm_out_b=$(ts_counter gw-b vm_out)
 
+# The kernel's timestamp of the first packet gw-b forwards for the VM: the first one leaving its
+# WAN side from the VM's public address (the PAT address, or its 1:1 address).
+public_src=$TS_PAT
+[[ $TS_VM_NAT == static ]] && public_src=$TS_VM_PUBLIC
+lab_spawn "$LAB_TMP/first_local" ip netns exec "$(lab_ns gw-b)" "$(ts_tool gwsync-first-packet)" \
+  --dev wan0 --src "$public_src" --timeout-ms 20000
+first_pid=$LAB_LAST_PID
+# shellcheck disable=SC2317  # runs from wait_for
+capturing() { grep -q '^ready' "$LAB_TMP/first_local"; }
+wait_for 5000 capturing || fail "gwsync-first-packet did not start: $(cat "$LAB_TMP/first_local")"
 ts_migrate vm b
 lab_log "vm moved to site B; RARP and gratuitous ARP sent"
+first_data_ms=""
+if [[ $TS_RETURN_PATH != none ]]; then
+  # The VM talks at once, as a live VM does: its sessions must carry data right after the move.
+  ts_probe out
+  first_data_ms=$(($(lab_now_ms) - TS_MOVE_MS))
+  lab_log "probe out after the move: $(ts_probe_text)"
+  ts_all_alive out || fail "client out after the move: $(ts_probe_text)"
+fi
+if [[ $TS_RETURN_PATH != none ]]; then
+  wait "$first_pid" || fail "gw-b forwarded no packet of the VM: $(cat "$LAB_TMP/first_local")"
+  first_us=$(sed -n 2p "$LAB_TMP/first_local")
+  first_local_ms=$(awk -v us="$first_us" -v move="$TS_MOVE_MS" 'BEGIN { printf "%.1f", us / 1000 - move }')
+fi
 wait_for 5000 ts_wan_route_via "$TS_VM_IP" gw-b ||
   fail "the WAN router does not route $TS_VM_IP via gw-b: $(ts_wan_routes)"
 wan_ms=$(($(lab_now_ms) - TS_MOVE_MS))
@@ -113,10 +136,8 @@ if [[ $TS_RETURN_PATH == none ]]; then
   result PASS "negative control: with return_path = none all $tcp TCP sessions of the moved VM died (gw-a dropped their replies as INVALID under strict tracking)"
   exit 0
 fi
-first_data_ms=""
-for c in out in stay; do
+for c in in stay; do
   ts_probe "$c"
-  [[ -n $first_data_ms ]] || first_data_ms=$(($(lab_now_ms) - TS_MOVE_MS))
   lab_log "probe $c after the move: $(ts_probe_text)"
   ts_all_alive "$c" || fail "client $c after the move: $(ts_probe_text)"
 done
@@ -174,6 +195,7 @@ lab_log "metrics: gw-b gwsync_mobility_moves_total{direction=\"in\"} $moves_in, 
 echo "--- timeline of the move: gw-b's steps from its first sighting of the VM, the rest from the"
 echo "    moment the VM's port moved to site B and it sent RARP + GARP"
 sed 's/^\([a-z_]*\) probe +\([0-9.]*\) ms claim +\([0-9.]*\) ms sessions +\([0-9.]*\) ms route +\([0-9.]*\) ms$/  gw-b saw the VM (\1); probe answered from site B at +\2 ms\n  claim won by gw-b at +\3 ms\n  sessions taken over and written into gw-b'"'"'s kernel at +\4 ms\n  host route installed for BIRD at +\5 ms/' <<<"$handoff"
+echo "  first packet of the VM forwarded by gw-b with its synced state at +$first_local_ms ms (kernel timestamp)"
 echo "  WAN router routes $TS_VM_IP/32 via gw-b (BGP) at +$wan_ms ms"
 echo "  the VM's $tcp TCP + $udp UDP outbound sessions all carried data both ways by +$first_data_ms ms"
 echo "  gw-b owns $(ts_gwsyncd_status gw-b sessions_owned) sessions (the VM's, taken over), gw-a keeps vm2's"
