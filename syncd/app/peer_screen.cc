@@ -18,6 +18,10 @@ void PeerScreen::screen(ItemsMsg& m, const PeerPolicy& policy, const ReceiverVie
   // one frame is subtracted twice: the overshoot is bounded by one frame, and the next frame
   // starts again from the table's real size.
   size_t held = table.size();
+  // Whether the quota can bite in this frame at all: `held` grows by at most one per item, so
+  // below this it never reaches the quota and the table lookup per item is skipped (a cache
+  // miss in a table of 100k sessions, a good part of what a peer session costs us).
+  const bool near_quota = held + m.items.size() > options_.max_sessions;
   for (size_t i = 0; i < m.items.size(); ++i) {
     Item& item = m.items[i];
     const uint64_t seq = m.first_seq + i;
@@ -26,12 +30,12 @@ void PeerScreen::screen(ItemsMsg& m, const PeerPolicy& policy, const ReceiverVie
     if (seq > expected) return;
     ++expected;
     if (item.kind == Item::Kind::kRemove) {
-      if (held > 0 && table.count(keyOf(item.session)) != 0) --held;
+      if (near_quota && held > 0 && table.count(keyOf(item.session)) != 0) --held;
       continue;
     }
     if (item.kind != Item::Kind::kUpsert) continue;
     PeerVerdict v = checkPeerSession(policy, item.session);
-    if (!v.reject) {
+    if (!v.reject && near_quota) {
       const bool is_new = table.count(keyOf(item.session)) == 0;
       if (is_new && held >= options_.max_sessions) {
         v.reject = PeerReject::kQuota;

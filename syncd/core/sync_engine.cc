@@ -242,6 +242,8 @@ bool SyncEngine::onMessage(const SyncMessage& m, Millis now) {
   } else if (const auto* items = std::get_if<ItemsMsg>(&m)) {
     const uint64_t bulks = receiver_.stats().bulks_received;
     const size_t first = changes_.size();
+    // takeKernelChanges() leaves no capacity behind: grow once per frame, not log2(512) times.
+    changes_.reserve(first + items->items.size());
     receiver_.onItems(*items, now, changes_);
     for (size_t i = first; i < changes_.size(); ++i) changes_[i].session.mark |= options_.peer_mark;
     if (receiver_.stats().bulks_received > bulks) resolve();

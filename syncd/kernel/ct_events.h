@@ -30,7 +30,8 @@ struct CtEvent {
 struct CtEventStats {
   uint64_t received = 0;    // conntrack messages read from the socket
   uint64_t delivered = 0;   // parsed and handed to onEvents
-  uint64_t skipped_own = 0; // caused by an ignored port id (our own writes)
+  uint64_t skipped_own = 0; // caused by an ignored port id (our own writes) and read anyway
+  bool own_filter_in_kernel = false;  // the socket filter drops those before they are copied
   uint64_t overruns = 0;    // ENOBUFS: events were lost
   int receive_buffer = 0;   // bytes, as the kernel reports it
   ParseStats parse;
@@ -59,7 +60,9 @@ class ConntrackEventSource {
 
   void start();  // begins reading; handlers run on the io_context's thread
   void stop();   // cancels the pending wait; no handler runs after the io_context returns
-  void ignorePortId(uint32_t port_id) { options_.ignore_port_ids.push_back(port_id); }
+  // Adds a port id whose events are dropped (in the kernel, by the socket filter, when it can
+  // be attached; else skipped here and counted in skipped_own).
+  [[nodiscard]] Result<Ok, std::string> ignorePortId(uint32_t port_id);
 
   // Reads whatever is queued right now, without the io_context (benchmarks, tests).
   // Returns false after an overrun.

@@ -19,6 +19,12 @@ constexpr int kMaxNesting = 16;
 // CodedInputStream sizes are int; a larger limit than this is a configuration mistake anyway.
 constexpr size_t kMaxFrameLimit = static_cast<size_t>(INT_MAX);
 
+// The decoder's arena: a first block that holds a full Items frame of the default 512 sessions
+// (about 400 bytes of protobuf objects each), so that a steady stream allocates nothing; larger
+// frames add blocks, which the reset after the frame returns.
+constexpr size_t kArenaFirstBlock = 256 * 1024;
+constexpr size_t kArenaMaxBlock = 256 * 1024;
+
 FrameFault fault(FrameError e) { return FrameFault{.error = e, .session = std::nullopt}; }
 
 void helloToProto(const HelloMsg& h, v1::Hello* out) {
@@ -260,7 +266,15 @@ void encodeFrame(const SyncMessage& m, std::string& out) {
 }
 
 FrameDecoder::FrameDecoder(size_t max_frame_bytes, size_t max_items)
-    : max_frame_bytes_(std::min(max_frame_bytes, kMaxFrameLimit)), max_items_(max_items) {}
+    : max_frame_bytes_(std::min(max_frame_bytes, kMaxFrameLimit)),
+      max_items_(max_items),
+      arena_block_(std::make_unique_for_overwrite<char[]>(kArenaFirstBlock)) {
+  google::protobuf::ArenaOptions options;
+  options.initial_block = arena_block_.get();
+  options.initial_block_size = kArenaFirstBlock;
+  options.max_block_size = kArenaMaxBlock;
+  arena_ = std::make_unique<google::protobuf::Arena>(options);
+}
 
 FrameDecoder::Decoded FrameDecoder::decode(std::span<const uint8_t>& input) {
   if (!fault_) {
@@ -308,15 +322,20 @@ FrameDecoder::Decoded FrameDecoder::failWith(FrameFault f) {
 }
 
 FrameDecoder::Decoded FrameDecoder::finishBody(std::span<const uint8_t> body) {
-  v1::Frame frame;
+  // fromProto copies everything out of the frame, so the arena is free again once it returns.
+  struct ResetArena {
+    google::protobuf::Arena& arena;
+    ~ResetArena() { arena.Reset(); }
+  } reset{*arena_};
+  auto* frame = google::protobuf::Arena::CreateMessage<v1::Frame>(arena_.get());
   google::protobuf::io::CodedInputStream in(body.data(), static_cast<int>(body.size()));
   in.SetRecursionLimit(kMaxNesting);
-  const bool parsed = frame.ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
+  const bool parsed = frame->ParseFromCodedStream(&in) && in.ConsumedEntireMessage();
   header_fill_ = 0;
   body_size_ = 0;
   body_.clear();
   if (!parsed) return failWith(fault(FrameError::kBadProtobuf));
-  auto m = fromProto(frame, max_items_);
+  auto m = fromProto(*frame, max_items_);
   if (!m) return failWith(m.error());
   return Decoded{.status = Status::kGood, .message = std::move(*m), .fault = {}};
 }

@@ -350,7 +350,11 @@ TEST_F(EventsTest, OwnWritesAreNotEchoed) {
   ASSERT_EQ(other->apply(sw)[0].error, 0);
   ASSERT_TRUE(waitFor([&] { return seen(sentinel.orig, CtEventType::kNew); }));
   for (const auto& e : events_) EXPECT_EQ(e.session.orig, sentinel.orig) << describe(e.session);
-  EXPECT_EQ(src->stats().skipped_own, 210u);  // 100 NEW + 100 UPDATE + 10 DESTROY
+  // The 100 NEW + 100 UPDATE + 10 DESTROY events of our writes never reach us: the socket
+  // filter drops them in the kernel.
+  EXPECT_TRUE(src->stats().own_filter_in_kernel);
+  EXPECT_EQ(src->stats().skipped_own, 0u);
+  EXPECT_LT(src->stats().received, 10u);
   src->stop();
 }
 

@@ -116,6 +116,24 @@ TEST_F(PeerScreenTest, QuotaRefusesNewSessionsButNotUpdates) {
   EXPECT_EQ(screen.stats().rejected[static_cast<size_t>(PeerReject::kQuota)], 3u);
 }
 
+// The screen looks sessions up only when a frame could reach the quota: a frame that exactly
+// fills it passes whole, one item more and the last new session is refused.
+TEST_F(PeerScreenTest, QuotaHoldsAtTheEdgeOfAFrame) {
+  PeerScreen screen = makeScreen(4);
+  deliver(screen, frame({upsert(udp(10, 1)), upsert(udp(10, 2))}, true));
+  deliver(screen, frame({upsert(udp(10, 3)), upsert(udp(10, 4))}));
+  EXPECT_EQ(receiver_.table().size(), 4u);
+  EXPECT_TRUE(rejected_.empty());
+  Session update = udp(10, 1);
+  update.timeout = 20;
+  update.version = 1;
+  const auto out = deliver(screen, frame({upsert(update), upsert(udp(10, 5))}));
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].kind, KernelChange::Kind::kUpdate);
+  EXPECT_EQ(receiver_.table().size(), 4u);
+  EXPECT_EQ(rejected_, std::vector<PeerReject>{PeerReject::kQuota});
+}
+
 TEST_F(PeerScreenTest, RemovesEarlierInTheFrameMakeRoom) {
   PeerScreen screen = makeScreen(2);
   deliver(screen, frame({upsert(udp(10, 1)), upsert(udp(10, 2))}, true));

@@ -185,6 +185,36 @@ TEST(FrameCodecTest, RemoveCarriesOnlyTheKey) {
   EXPECT_EQ(got.items[0], removeItem(tcpSession(1)));
 }
 
+// One decoder parses every frame of a connection on the same arena: a frame larger than the
+// arena's first block, a bad frame's partial parse, and the frames around them come out whole.
+TEST(FrameCodecTest, OneDecoderManyFramesLargeAndSmall) {
+  std::vector<Item> many;
+  for (uint16_t p = 1; p <= 4000; ++p) many.push_back(upsertItem(tcpSession(p)));
+  const std::vector<SyncMessage> msgs = {itemsMsg(1, 1, {upsertItem(udp6Session())}),
+                                         itemsMsg(1, 2, many),
+                                         itemsMsg(1, 4002, {upsertItem(tcpSession(9))})};
+  const std::string wire = encodeAll(msgs);
+  // Parsed, 4000 sessions take several times the 256 KiB that the arena starts with.
+  ASSERT_GT(wire.size(), 128u * 1024);
+  FrameDecoder d;
+  for (int round = 0; round < 3; ++round) {
+    const auto got = decodeAll(d, wire);
+    ASSERT_EQ(got.size(), msgs.size());
+    for (size_t i = 0; i < msgs.size(); ++i) {
+      ASSERT_EQ(got[i].status, Status::kGood);
+      EXPECT_EQ(got[i].message, msgs[i]);
+    }
+  }
+  // A frame that fails to parse midway leaves nothing behind on the arena that a later
+  // decoder use could see; this decoder is failed for good, as before.
+  std::string bad = wire.substr(0, kFrameHeaderBytes) + std::string(wire.size(), '\xff');
+  FrameDecoder d2;
+  EXPECT_EQ(decodeAll(d2, wire).size(), msgs.size());
+  const auto after = decodeAll(d2, bad);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].status, Status::kBad);
+}
+
 TEST(FrameCodecTest, DecodesByteByByte) {
   const auto msgs = everyKind();
   const std::string wire = encodeAll(msgs);
