@@ -42,8 +42,8 @@ struct SyncConfig {
   uint32_t window = 65536;  // unacknowledged items in flight
   uint32_t max_frame_bytes = 1048576;
   uint64_t max_queued_bytes = 33554432;
-  uint32_t reconnect_min_ms = 100;
-  uint32_t reconnect_max_ms = 1000;
+  uint32_t reconnect_min_ms = 20;
+  uint32_t reconnect_max_ms = 250;
   uint32_t ready_wait_ms = 5000;
   // Without [tls] the daemon refuses to start unless this is set: a synced entry opens the
   // firewall, so an unauthenticated channel must be a deliberate choice (a dedicated link).

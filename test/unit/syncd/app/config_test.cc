@@ -111,8 +111,8 @@ TEST(ConfigTest, MinimalConfigTakesDefaults) {
   EXPECT_EQ(c.sync.window, 65536u);
   EXPECT_EQ(c.sync.max_frame_bytes, 1048576u);
   EXPECT_EQ(c.sync.max_queued_bytes, 33554432u);
-  EXPECT_EQ(c.sync.reconnect_min_ms, 100u);
-  EXPECT_EQ(c.sync.reconnect_max_ms, 1000u);
+  EXPECT_EQ(c.sync.reconnect_min_ms, 20u);
+  EXPECT_EQ(c.sync.reconnect_max_ms, 250u);
   EXPECT_EQ(c.sync.ready_wait_ms, 5000u);
   EXPECT_TRUE(c.filter.include.empty());
   EXPECT_TRUE(c.filter.exclude.empty());
@@ -286,8 +286,8 @@ INSTANTIATE_TEST_SUITE_P(
         RangeCase{"sync", "max_queued_bytes = 65536",
                   "sync.max_queued_bytes = 65536: must be at least 2 * (sync.max_frame_bytes + 4) "
                   "= 2097160, to hold two maximal frames with their headers"},
-        RangeCase{"sync", "reconnect_max_ms = 50",
-                  "sync.reconnect_max_ms = 50: must be at least sync.reconnect_min_ms (100)"},
+        RangeCase{"sync", "reconnect_max_ms = 15",
+                  "sync.reconnect_max_ms = 15: must be at least sync.reconnect_min_ms (20)"},
         RangeCase{"sync", "ready_wait_ms = -1",
                   "sync.ready_wait_ms = -1: out of range (0..600000)"},
         RangeCase{"sync", "ready_wait_ms = 600001",
