@@ -234,6 +234,20 @@ scenario_restart() {
   inject $((third / 2)) $((third / 2)) --delete  # deleted while gw-a's daemon is down
   start gw-a; wait_ready
   converge "gw-a killed mid-bulk and restarted, with deletes meanwhile" $((3 * third - 2 * (third / 2)))
+  # And the receiving side: gw-b killed while gw-a's bulk to the restarted gw-b is under way.
+  stop gw-b KILL
+  start gw-b
+  # Mid-bulk: gw-b holds some of gw-a's sessions again, not yet all.
+  local held expect=$((3 * third - 2 * (third / 2)))
+  # shellcheck disable=SC2317
+  bulk_to_b() { held=$(status gw-b sessions_peer); [[ -n "$held" ]] && ((held > 0 && held < expect)); }
+  wait_for 10000 bulk_to_b || fail "never saw gw-b part-way through gw-a's bulk (held ${held:-?} of $expect)"
+  echo "ok: gw-b killed while receiving gw-a's bulk ($held of $expect sessions in)"
+  stop gw-b KILL
+  inject "$third" $((third / 2)) --delete        # deleted while gw-b's daemon is down
+  start gw-b; wait_ready
+  converge "gw-b killed while receiving a bulk and restarted, with deletes meanwhile" \
+    $((3 * third - 3 * (third / 2)))
 }
 
 scenario_loss() {
