@@ -454,6 +454,10 @@ std::string Daemon::cmdVm() const {
     out += line;
   }
   out += "hosts: " + std::to_string(hosts.size()) + "\n";
+  const EngineStats& es = engine_.stats();
+  out += "sessions_handed_over: " + std::to_string(es.handed_over) + "\n";
+  out += "sessions_adopted: " + std::to_string(es.adopted) + "\n";
+  out += "activity_on_peer_hosts_ignored: " + std::to_string(es.suppressed_activity) + "\n";
   if (redirect_) out += "redirected_flows: " + std::to_string(redirected_.size()) + "\n";
   if (config_.mobility->return_path == ReturnPath::kLiberal) {
     out += "liberal_marked: " + std::to_string(mobility_stats_.liberal_marked) + "\n";
