@@ -39,7 +39,7 @@ void Daemon::retryFailedWrites() {
   for (const SessionKey& key : keys) {
     const auto it = engine_.peerSessions().find(key);
     if (it == engine_.peerSessions().end()) continue;  // removed or taken over meanwhile
-    const auto& entry = it->second;
+    const PeerEntry entry = (*it).second;  // decoded from the peer table
     // Its timeout counts from when it arrived; an expired one would be gone here anyway.
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(t - entry.received_at);
     if (age.count() >= static_cast<int64_t>(entry.session.timeout)) continue;

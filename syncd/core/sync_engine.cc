@@ -53,7 +53,6 @@ SyncEngine::SyncEngine(Options options)
                                   .peer_id = options_.peer_id,
                                   .debounce = options_.mobility_debounce}) {
   owned_.reserve(options_.expected_sessions);
-  receiver_.table().reserve(options_.expected_sessions);
 }
 
 void SyncEngine::own(const Session& s, bool by_default, Millis now) {
@@ -174,7 +173,8 @@ void SyncEngine::onLocalSnapshot(const std::vector<Session>& dump, Millis now) {
       // still learning which start-up entries are the peer's.
       if (unresolved_.count(key) != 0) continue;  // waiting for the peer's word
       if (auto copy = receiver_.table().find(key); copy != receiver_.table().end()) {
-        if (activeHere(copy->second.session, copy->second.received_at, s, now)) {
+        const PeerEntry entry = (*copy).second;
+        if (activeHere(entry.session, entry.received_at, s, now)) {
           if (peerHostCopy(s)) {
             ++stats_.suppressed_activity;
           } else {

@@ -69,8 +69,10 @@ class SyncEngine {
     Millis retransmit{1000};
     Millis refresh{10000};
     uint32_t peer_mark = kPeerMark;  // conntrack mark bit of the peer's copies in our kernel
-    // Tables are sized for this many sessions up front: growing a hash table of 100k entries
-    // rehashes all of them at once, a stall of tens of milliseconds in the middle of a burst.
+    // The owned table is sized for this many sessions up front: growing a node-based hash table
+    // of 100k entries rehashes all of them at once, a stall of tens of milliseconds in the
+    // middle of a burst. The peer table (PeerTable) grows by moving 8-byte index slots only, so
+    // it is not sized up front and a standby's memory follows the sessions it holds.
     size_t expected_sessions = 262144;  // nf_conntrack_max's usual value
     // Mobility: hosts and their sessions change owner by claim (Mobility), not by activity.
     bool mobility = false;

@@ -10,7 +10,7 @@ void SyncReceiver::onHello(const HelloMsg& hello) {
   peer_epoch_ = hello.epoch;
   expected_ = 0;
   bulk_id_.reset();
-  for (auto& [key, entry] : table_) entry.generation = 0;
+  table_.resetGenerations();
 }
 
 void SyncReceiver::onItems(const ItemsMsg& msg, Millis now, std::vector<KernelChange>& out) {
@@ -84,31 +84,29 @@ void SyncReceiver::upsert(const Session& s, Millis now, std::vector<KernelChange
     ++stats_.claims_refused;
     return;
   }
-  auto [it, inserted] = table_.try_emplace(key, PeerEntry{s, generation_, now});
+  auto [it, inserted] = table_.tryInsert(s, generation_, now);
   if (!inserted) {
-    if (s.owner == it->second.session.owner && s.version < it->second.session.version) {
+    if (s.owner == it.owner() && s.version < it.version()) {
       ++stats_.stale_versions;
-      it->second.generation = generation_;  // still mentioned by this bulk
+      table_.setGeneration(it, generation_);  // still mentioned by this bulk
       return;
     }
-    it->second = PeerEntry{s, generation_, now};
+    table_.replace(it, s, generation_, now);
   }
   out.push_back({inserted ? KernelChange::Kind::kCreate : KernelChange::Kind::kUpdate, s});
 }
 
 void SyncReceiver::purge(std::vector<KernelChange>& out) {
-  for (auto it = table_.begin(); it != table_.end();) {
-    if (it->second.generation == generation_) {
-      ++it;
-      continue;
-    }
+  const auto current = static_cast<uint32_t>(generation_);  // the table keeps 32 bits
+  stats_.purged += table_.eraseIf([&](PeerTable::const_iterator it) {
+    if (it.generation() == current) return false;
+    const SessionKey key = it.key();
     Session gone;
-    gone.zone = it->first.zone;
-    gone.orig = it->first.orig;
+    gone.zone = key.zone;
+    gone.orig = key.orig;
     out.push_back({KernelChange::Kind::kRemove, std::move(gone)});
-    ++stats_.purged;
-    it = table_.erase(it);
-  }
+    return true;
+  });
 }
 
 }  // namespace gwsync::syncd

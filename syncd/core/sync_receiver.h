@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "syncd/core/peer_table.h"
 #include "syncd/core/session.h"
 #include "syncd/core/sync_messages.h"
 #include "syncd/core/sync_sender.h"
@@ -45,12 +45,8 @@ struct ReceiverStats {
 
 class SyncReceiver {
  public:
-  struct PeerEntry {
-    Session session;
-    uint64_t generation = 0;  // the bulk that last mentioned it
-    Millis received_at{0};    // when its state arrived (its timeout counts from then)
-  };
-  using Table = std::unordered_map<SessionKey, PeerEntry, SessionKeyHash>;
+  using PeerEntry = syncd::PeerEntry;
+  using Table = PeerTable;
   // Asked before an upsert is taken: the peer claims the session. Returns false when we keep
   // it as ours; the upsert is then ignored.
   using Claim = std::function<bool(const SessionKey&)>;
