@@ -232,15 +232,20 @@ void PeerChannel::onConnect(const error_code& ec, uint64_t attempt) {
     ++stats_.connect_failures;
     last_down_detail_ = "connect to " + options_.peer.toString() + ": " +
                         (dial_timed_out_ ? std::string("timed out") : ec.message());
-    scheduleDial();
+    scheduleDial(!dial_timed_out_ && ec == boost::asio::error::connection_refused);
     return;
   }
+  refused_since_.reset();
   adopt(std::move(socket));
 }
 
-void PeerChannel::scheduleDial() {
+void PeerChannel::scheduleDial(bool refused) {
   if (!running() || !options_.dial || live_ || !starting_.empty() || dial_socket_) return;
-  retry_timer_.expires_after(backoff_.next());
+  const auto now = std::chrono::steady_clock::now();
+  if (!refused) refused_since_.reset();
+  if (refused && !refused_since_) refused_since_ = now;
+  const bool fast = refused && now - *refused_since_ < kFastRedialWindow;
+  retry_timer_.expires_after(fast ? options_.backoff_min : backoff_.next());
   retry_timer_.async_wait(guarded(run_token_, [this](const error_code& ec) {
     if (!ec) dialNow();
   }));

@@ -5,7 +5,11 @@
 // other listens and accepts only connections from the peer's address. A dialer reconnects with
 // backoff whenever the connection is lost (the delay resets once the peer has sent a valid
 // frame); a listener waits for the peer to dial again, and a new connection from the peer
-// replaces the live one (the peer restarted and is redialing).
+// replaces the live one (the peer restarted and is redialing). A refused connect (the peer's
+// host answered, its daemon is not listening: a restart in progress) is retried every
+// backoff_min for kFastRedialWindow instead of backing off: the restarted peer's bulk starts
+// when we reach it, and a backoff grown to its maximum while the peer was down would add up to
+// that maximum to every restart. Refusals cost the peer one RST each.
 //
 // With PeerChannelOptions::tls the stream is TLS 1.3 with mutual authentication (tls_options.h):
 // a connection counts as up only once both sides accepted each other's certificate. A failed
@@ -119,7 +123,8 @@ class PeerChannel final : private PeerConnection::Owner {
   void onAccept(const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket);
   void dialNow();
   void onConnect(const boost::system::error_code& ec, uint64_t attempt);
-  void scheduleDial();
+  // refused: the connect was refused (see the fast redial above).
+  void scheduleDial(bool refused = false);
   void adopt(boost::asio::ip::tcp::socket socket);
   std::unique_ptr<Transport> makeTransport(boost::asio::ip::tcp::socket socket);
   // starting_.end() when `c` is not (or no longer) one of the connections in their handshake.
@@ -148,6 +153,9 @@ class PeerChannel final : private PeerConnection::Owner {
   boost::asio::steady_timer retry_timer_;
   uint64_t dial_attempt_ = 0;
   bool dial_timed_out_ = false;
+  static constexpr std::chrono::seconds kFastRedialWindow{5};
+  // Since when connects have been refused without a break (fast redial), if they are.
+  std::optional<std::chrono::steady_clock::time_point> refused_since_;
   std::shared_ptr<TlsContext> tls_;  // loaded by start() when options_.tls is set
   // Connected, handshake not yet done, oldest first: one for plain TCP, a few for TLS.
   std::vector<std::shared_ptr<PeerConnection>> starting_;

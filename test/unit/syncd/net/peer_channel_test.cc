@@ -262,6 +262,26 @@ TEST_F(PeerChannelTest, DialerRetriesUntilThePeerListens) {
   ASSERT_TRUE(runUntil(io_, [&] { return d_.ups == 1 && l_.ups == 1; }));
 }
 
+TEST_F(PeerChannelTest, RefusedConnectsAreRetriedWithoutGrowingTheDelay) {
+  // A refusal means the peer's host is up and its daemon restarting: retried every backoff_min.
+  // A backoff doubling from 20 ms towards 5 s would need over 20 s for 15 attempts; the
+  // deadline is 10 s.
+  uint16_t port = 0;
+  {
+    ip::tcp::acceptor probe(io_, ip::tcp::endpoint(ip::make_address("127.0.0.1"), 0));
+    port = probe.local_endpoint().port();
+  }
+  auto opts = dialerOptions(port);
+  opts.backoff_min = 20ms;
+  opts.backoff_max = 5000ms;
+  dialer_ = std::make_unique<PeerChannel>(io_, opts, d_.handlers());
+  startOk(*dialer_);
+  ASSERT_TRUE(runUntil(io_, [&] { return dialer_->stats().connect_failures >= 15; }, 10s))
+      << dialer_->stats().connect_failures << " attempts";
+  EXPECT_NE(dialer_->lastDownDetail().find("refused"), std::string::npos)
+      << dialer_->lastDownDetail();
+}
+
 TEST_F(PeerChannelTest, DialerBacksOffFromAPeerThatDropsIt) {
   // The listener expects 127.0.0.2, so it drops every connection the dialer makes from 127.0.0.1
   // right after accepting it. Without a frame from the peer the delay keeps growing.
