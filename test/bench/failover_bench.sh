@@ -19,14 +19,18 @@
 # Figures (ms after time zero): the first stream packet leaving gw-b's WAN port with the VM's
 # public IP:port (forwarded with the synced state; kernel timestamp), the first echo the VM
 # gets back, the longest pause between echoes, and when a probe of every real TCP session (a
-# token echoed by srv, sent right after the failure) completed.
+# token echoed by srv, sent right after the failure) completed. Prints a Markdown table of
+# medians; --raw FILE also appends every run's figures to FILE, one line each, tab-separated:
+# impl, run, figure key (fwd_ms, probe_ms, ...: the table's rows), value in ms (sync_bench.sh
+# merges them into its own table).
 #
 #   usage: failover_bench.sh --build-dir DIR [--sessions N] [--tcp T] [--runs R]
 #                            [--impls gwsync,conntrackd-hot,conntrackd] [--interval-us U] [--out FILE]
+#                            [--raw FILE]
 set -euo pipefail
 
 usage() { sed -n 's/^#   usage: //p; s/^#                            /    /p' "$0" >&2; exit 2; }
-build="" sessions=10000 tcp=100 runs=5 impls=gwsync,conntrackd-hot,conntrackd interval_us=1000 out=""
+build="" sessions=10000 tcp=100 runs=5 impls=gwsync,conntrackd-hot,conntrackd interval_us=1000 out="" raw=""
 while (($#)); do
   case $1 in
     --build-dir) build=${2:?}; shift 2 ;;
@@ -36,6 +40,7 @@ while (($#)); do
     --impls) impls=${2:?}; shift 2 ;;
     --interval-us) interval_us=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
+    --raw) raw=${2:?}; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -228,6 +233,8 @@ run_once() {
   (($(kv "$probe" tcp_ok) == tcp && $(kv "$probe" same_peer) == tcp)) ||
     lab_die "$impl: after the failover only: $probe"
   for k in $keys; do R[$impl,$k]+=" $(kv "$res" "$k")"; done
+  # shellcheck disable=SC2086  # the keys, one word each
+  [[ -z "$raw" ]] || raw_append "$raw" "$impl" "$run" "$res" $keys
   bs_stop tcp
   bs_stop udp
   exec {fd}>&-

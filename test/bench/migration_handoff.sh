@@ -17,14 +17,16 @@
 #           daemon   gw-b's own timeline (`gwsyncctl vm`): claim won, sessions written, route
 #                    installed, from the sighting its detection saw first
 #           gap      the longest pause between two echoes at the VM
-# Prints a Markdown table of medians per mode (--modes hot,cold).
+# Prints a Markdown table of medians per mode (--modes hot,cold). --raw FILE also appends every
+# run's figures to FILE, one line each, tab-separated: "gwsync-MODE", run, figure key (fwd_ms,
+# d_sessions, ...: the table's rows), value in ms (sync_bench.sh merges them into its table).
 #
 #   usage: migration_handoff.sh --build-dir DIR [--sessions N] [--runs R] [--modes hot,cold]
-#                               [--interval-us U] [--out FILE]
+#                               [--interval-us U] [--out FILE] [--raw FILE]
 set -euo pipefail
 
 usage() { sed -n 's/^#   usage: //p; s/^#                               /    /p' "$0" >&2; exit 2; }
-build="" sessions=10000 runs=5 modes=hot,cold interval_us=1000 out=""
+build="" sessions=10000 runs=5 modes=hot,cold interval_us=1000 out="" raw=""
 while (($#)); do
   case $1 in
     --build-dir) build=${2:?}; shift 2 ;;
@@ -33,6 +35,7 @@ while (($#)); do
     --modes) modes=${2:?}; shift 2 ;;
     --interval-us) interval_us=${2:?}; shift 2 ;;
     --out) out=${2:?}; shift 2 ;;
+    --raw) raw=${2:?}; shift 2 ;;
     *) usage ;;
   esac
 done
@@ -125,6 +128,8 @@ run_once() {
   (($(kv "$line" sessions_local) >= sessions)) ||
     lab_die "gw-b took only $(kv "$line" sessions_local) of $sessions sessions"
   for k in $keys; do R[$mode,$k]+=" $(kv "$res" "$k")"; done
+  # shellcheck disable=SC2086  # the keys, one word each
+  [[ -z "$raw" ]] || raw_append "$raw" "gwsync-$mode" "$run" "$res" $keys
   R[$mode,sighting]+=" $(kv "$res" d_sighting)"
   R[$mode,new]+=" $(kv "$res" fwd_new_ms)"
   bs_stop vm

@@ -54,6 +54,20 @@ kv() {  # kv LINE KEY: the value of KEY=VALUE in LINE (nothing when absent)
   sed -n "s/.*[ ]$2=\([^ ]*\).*/\1/p" <<<" $1"
 }
 
+# raw_append FILE IMPL RUN LINE KEY...: appends to FILE one line per KEY whose value in LINE is a
+# number, "IMPL<TAB>RUN<TAB>KEY<TAB>VALUE" (the --raw output of the benchmarks, the shape of
+# sync_bench.sh's results); a figure not measured ("-") gets no line rather than a fake value.
+raw_append() {
+  local file=$1 impl=$2 run=$3 line=$4 k v
+  shift 4
+  for k in "$@"; do
+    v=$(kv "$line" "$k")
+    if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+      printf '%s\t%s\t%s\t%s\n' "$impl" "$run" "$k" "$v" >>"$file"
+    fi
+  done
+}
+
 # median VALUES...: the median of the numeric values ("-" and empty ones ignored), or "-".
 median() {
   printf '%s\n' "$@" | grep -E '^-?[0-9.]+$' | sort -g |

@@ -15,6 +15,17 @@
 #           holds them)
 # Then once: conntrackd's live and bulk phases with the Debian example's netlink buffers (2 MiB
 # growing to 8 MiB), reported whether or not they complete.
+# Then the failover and VM handoff figures, with the same --runs, each on its own lab:
+#   failover  failover_bench.sh (gwsyncd hot, conntrackd hot, conntrackd with its cache committed
+#             by `conntrackd -c`): --failover-sessions idle TCP sessions + --failover-tcp real
+#             ones; ms from gw-a's failure (its daemon killed, then its links down and the routes
+#             moved to gw-b) until gw-b forwards the first packet with the synced state, and until
+#             every real TCP session answers again
+#   handoff   migration_handoff.sh (gwsync only: conntrackd has no VM mobility; two-site lab with
+#             BIRD), --handoff-sessions sessions of the moving VM, --handoff-modes: ms from the
+#             VM's RARP at gw-b until gw-b forwards its first packet with the synced state
+#             (negative in hot mode: gw-b already holds the state and forwards before the RARP)
+# Their per-run figures (--raw) join this benchmark's; their full tables are written beside it.
 # A phase whose gw-b never holds all N within the deadline fails the run: no figure from an
 # incomplete run. gw-b's table is compared with gw-a's after each phase (TCP flags aside:
 # conntrackd sets be-liberal on what it writes). Prints a Markdown table of medians and
@@ -22,17 +33,27 @@
 #
 #   usage: sync_bench.sh --build-dir DIR [--sessions N] [--runs R] [--out DIR] [--no-plot]
 #                        [--lag-seconds S] [--lag-rate R] [--lag-batch-ms M] [--deadline S]
-#                        [--no-example-buffers]
+#                        [--no-example-buffers] [--failover-sessions N] [--failover-tcp T]
+#                        [--handoff-sessions N] [--handoff-modes hot,cold] [--no-failover]
+#                        [--no-handoff]
 set -euo pipefail
 
 usage() {
   sed -n 's/^#   usage: //p; s/^#                        /    /p' "${BASH_SOURCE[0]}" >&2
   exit 2
 }
+opt_name() {  # opt_name VAR: the option that sets VAR
+  case $1 in
+    fo_*) echo "failover-${1#fo_}" ;;
+    ho_*) echo "handoff-${1#ho_}" ;;
+    *) echo "${1//_/-}" ;;
+  esac
+}
 
 cmdline="bash test/bench/sync_bench.sh $*"
 build="" sessions=100000 runs=3 out=docs/bench plot=1 lag_seconds=3 lag_rate=50000
 lag_batch_ms=2 deadline_s=60 example=1
+failover=1 fo_sessions=10000 fo_tcp=100 handoff=1 ho_sessions=10000 ho_modes=hot
 while (($#)); do
   case $1 in
     --build-dir) build=${2:?}; shift 2 ;;
@@ -45,22 +66,45 @@ while (($#)); do
     --lag-batch-ms) lag_batch_ms=${2:?}; shift 2 ;;
     --deadline) deadline_s=${2:?}; shift 2 ;;
     --no-example-buffers) example=0; shift ;;
+    --failover-sessions) fo_sessions=${2:?}; shift 2 ;;
+    --failover-tcp) fo_tcp=${2:?}; shift 2 ;;
+    --handoff-sessions) ho_sessions=${2:?}; shift 2 ;;
+    --handoff-modes) ho_modes=${2:?}; shift 2 ;;
+    --no-failover) failover=0; shift ;;
+    --no-handoff) handoff=0; shift ;;
     *) usage ;;
   esac
 done
 [[ -n "$build" ]] || usage
-for v in sessions runs lag_seconds lag_rate lag_batch_ms deadline_s; do
-  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "sync_bench: --${v//_/-} '${!v}' is not a number" >&2; exit 2; }
+for v in sessions runs lag_seconds lag_rate lag_batch_ms deadline_s fo_sessions fo_tcp ho_sessions; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || { echo "sync_bench: --$(opt_name "$v") '${!v}' is not a number" >&2; exit 2; }
 done
 ((sessions >= 1000 && sessions <= 250000)) || { echo "sync_bench: --sessions: 1000..250000" >&2; exit 2; }
 ((runs >= 1)) || { echo "sync_bench: --runs: at least 1" >&2; exit 2; }
+# The sibling benchmarks' own limits, checked here rather than after the long runs above.
+((fo_sessions <= 60000)) || { echo "sync_bench: --failover-sessions: 0..60000" >&2; exit 2; }
+((fo_tcp >= 1)) || { echo "sync_bench: --failover-tcp: at least 1" >&2; exit 2; }
+((ho_sessions >= 2 && ho_sessions <= 31746)) ||
+  { echo "sync_bench: --handoff-sessions: 2..31746 (gw-a's port partition)" >&2; exit 2; }
+IFS=, read -ra ho_mode_list <<<"$ho_modes"
+((${#ho_mode_list[@]} >= 1)) || { echo "sync_bench: --handoff-modes: hot and/or cold" >&2; exit 2; }
+for m in "${ho_mode_list[@]}"; do
+  [[ $m == hot || $m == cold ]] || { echo "sync_bench: --handoff-modes: hot and/or cold, not '$m'" >&2; exit 2; }
+done
+[[ ${#ho_mode_list[@]} == "$(printf '%s\n' "${ho_mode_list[@]}" | sort -u | wc -l)" ]] ||
+  { echo "sync_bench: --handoff-modes: each mode once" >&2; exit 2; }
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 daemon="$build/syncd/app/gwsyncd"
 ctl="$build/syncd/app/gwsyncctl"
 ct="$build/syncd/app/gwsync-ct"
 load="$build/test/bench/gwsync-bench-load"
-for b in "$daemon" "$ctl" "$ct" "$load"; do
+need=("$daemon" "$ctl" "$ct" "$load")
+# What the failover and handoff benchmarks run, checked now rather than after the phases above.
+((failover || handoff)) && need+=("$build/test/bench/gwsync-bench-stream" "$build/test/bench/gwsync-bench-host-load")
+((failover)) && need+=("$build/test/tools/gwsync-traffic")
+((handoff)) && need+=("$build/test/tools/gwsync-announce" "$build/nat/gwsync-nat")
+for b in "${need[@]}"; do
   [[ -x "$b" ]] || { echo "sync_bench: $b missing: build first (cmake --build --preset release)" >&2; exit 1; }
 done
 if ((EUID != 0)); then
@@ -85,7 +129,13 @@ deadline_ms=$((deadline_s * 1000))
 # shellcheck source=scripts/lab/lib.sh
 . "$here/../../scripts/lab/lib.sh"
 lab_init gwsb
-trap lab_cleanup EXIT
+SUB_PID=""  # a sibling benchmark running (sub_bench)
+# An interrupted sibling benchmark gets the time to delete its own namespaces.
+on_exit() {
+  if [[ -n "$SUB_PID" ]]; then lab_stop_pid "$SUB_PID" 30000; untrack_pid "$SUB_PID"; fi
+  lab_cleanup
+}
+trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -483,15 +533,74 @@ example_wait() {
   fi
 }
 
+# --- failover and VM handoff: the sibling benchmarks, each on its own lab
+
+# sub_bench NAME SCRIPT VARIANTS ARGS...: runs test/bench/SCRIPT with this benchmark's --runs;
+# merges its per-run figures (--raw) into $results as NAME_FIGURE, and sets SUB_STATE: "measured",
+# or why it did not run (exit 77: something it needs is missing). A failed run fails the
+# benchmark, as a phase here does, and so do figures missing for any run of its VARIANTS
+# (implementations or modes).
+SUB_STATE=""
+sub_bench() {
+  local name=$1 script=$2 variants=$3 rc=0 have
+  shift 3
+  lab_log "$name: bash test/bench/$script --runs $runs $*"
+  : >"$LAB_TMP/$name.raw"
+  lab_spawn "$LAB_TMP/$name.log" bash "$here/$script" --build-dir "$build" --runs "$runs" \
+    --raw "$LAB_TMP/$name.raw" --out "$LAB_TMP/$name.md" "$@"
+  SUB_PID=$LAB_LAST_PID
+  wait "$SUB_PID" || rc=$?
+  untrack_pid "$SUB_PID"
+  SUB_PID=""
+  if ((rc == 77)); then
+    SUB_STATE="skipped: $(tail -n 1 "$LAB_TMP/$name.log")"
+    echo "$name not measured, $SUB_STATE" >>"$notes"
+    lab_log "$name: $SUB_STATE"
+    return 0
+  fi
+  if ((rc != 0)); then
+    echo "FAIL ($name): test/bench/$script exited with $rc" >&2
+    tail -n 20 "$LAB_TMP/$name.log" >&2
+    exit 1
+  fi
+  sed -n "s/^run /$name run: /p" "$LAB_TMP/$name.log" | while IFS= read -r line; do lab_log "$line"; done
+  have=$(cut -f 1,2 "$LAB_TMP/$name.raw" | sort -u | wc -l)
+  ((have == runs * variants)) ||
+    { echo "FAIL ($name): figures of $have runs in its --raw output, expected $((runs * variants))" >&2; exit 1; }
+  # failover_bench.sh's "conntrackd" is the one committed at failover; migration_handoff.sh's
+  # impl is gwsync-MODE: its figures become gwsync's handoff_MODE_FIGURE.
+  awk -F'\t' -v OFS='\t' -v p="$name" '{
+      impl = $1; fig = p "_" $3
+      if (impl == "conntrackd") impl = "conntrackd-commit"
+      else if (impl ~ /^gwsync-/) { fig = p "_" substr(impl, 8) "_" $3; impl = "gwsync" }
+      print impl, $2, fig, $4 }' "$LAB_TMP/$name.raw" >>"$results"
+  SUB_STATE=measured
+}
+
+failover_state="not run (--no-failover)" handoff_state="not run (--no-handoff)"
+failover_handoff() {
+  if ((failover)); then
+    sub_bench failover failover_bench.sh 3 --sessions "$fo_sessions" --tcp "$fo_tcp" \
+      --impls gwsync,conntrackd-hot,conntrackd
+    failover_state=$SUB_STATE
+  fi
+  if ((handoff)); then
+    sub_bench handoff migration_handoff.sh "${#ho_mode_list[@]}" --sessions "$ho_sessions" \
+      --modes "$ho_modes"
+    handoff_state=$SUB_STATE
+  fi
+}
+
 # --- report
 
 median() {  # median IMPL FIGURE
   awk -F'\t' -v i="$1" -v f="$2" '$1 == i && $3 == f && $2 != "example" { print $4 }' "$results" |
     sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-values() {  # values IMPL FIGURE DECIMALS: every run's value
+values() {  # values IMPL FIGURE DECIMALS: every run's value ("—" when none)
   awk -F'\t' -v i="$1" -v f="$2" -v d="$3" \
-    '$1 == i && $3 == f && $2 != "example" { printf "%s%.*f", s, d, $4; s = ", " }' "$results"
+    '$1 == i && $3 == f && $2 != "example" { printf "%s%.*f", s, d, $4; s = ", " }
+     END { if (s == "") printf "—" }' "$results"
 }
 count_runs() {
   awk -F'\t' -v f="$1" '$1 == "gwsync" && $3 == f { n++ } END { print n + 0 }' "$results"
@@ -502,7 +611,9 @@ fmt() {  # fmt VALUE DECIMALS
 }
 
 # key | label | unit | better (higher, lower, or context: no ratio) | decimals | goal (op value) |
-# short label for the plot. The bulk goal (0.6 s for 100k) scales with N.
+# short label for the plot | the conntrackd whose figure the row compares with (results' impl:
+# conntrackd when empty, none for gwsync-only figures). The bulk goal (0.6 s for 100k) scales
+# with N. A label's words before " (" name the figure in the goal and per-run lists.
 figures() {
   cat <<EOF
 inject_rate|context: the injector's rate at A during the live phase (entries/s)|entries/s|context|0||
@@ -516,6 +627,23 @@ lag_write|context: a lag batch's own write at A, included in every lag (ms)|ms|c
 lag_p50|replication lag p50 at $lag_rate new sessions/s (ms)|ms|lower|2||lag p50
 lag_p99|replication lag p99 at $lag_rate new sessions/s (ms)|ms|lower|2|<= 5|lag p99
 EOF
+  if [[ $failover_state == measured ]]; then
+    cat <<EOF
+failover_fwd_ms|failover: first packet forwarded by B with the synced state, vs conntrackd hot (ms after A's failure: its daemon killed, then its links down and the routes moved to B)|ms|lower|1||failover: first packet, vs hot|conntrackd-hot
+failover_fwd_ms|failover: first packet forwarded by B with the synced state, vs conntrackd + commit (ms after A's failure; conntrackd with its external cache, committed by conntrackd -c at B in the takeover)|ms|lower|1||failover: first packet, vs commit|conntrackd-commit
+failover_probe_ms|failover: all $fo_tcp real TCP sessions answering again, vs conntrackd hot (ms after A's failure; one probe each, sent after the takeover)|ms|lower|1||failover: all TCP back, vs hot|conntrackd-hot
+failover_probe_ms|failover: all $fo_tcp real TCP sessions answering again, vs conntrackd + commit (ms after A's failure)|ms|lower|1||failover: all TCP back, vs commit|conntrackd-commit
+failover_routes_ms|context: failover: A's failure until the routes point to B, vs conntrackd hot (ms; the same kill, links and routes commands for both)|ms|context|0|||conntrackd-hot
+EOF
+  fi
+  if [[ $handoff_state == measured ]]; then
+    local m why
+    for m in "${ho_mode_list[@]}"; do
+      why="negative: B, already holding the state, forwarded before the RARP arrived"
+      [[ $m == cold ]] && why="cold: B writes the sessions into its kernel on its claim"
+      echo "handoff_${m}_fwd_ms|VM handoff, $m: first packet forwarded at the new site with the synced state (ms after the VM's RARP at B; gwsync only, conntrackd has no VM mobility; $why)|ms|lower|1|<= 50|VM handoff ($m), the VM's RARP at B → first packet forwarded at the new site|none"
+    done
+  fi
 }
 
 report() {
@@ -524,29 +652,39 @@ report() {
   {
     echo "gwsyncd vs conntrackd $conntrackd_version (FTFW over UDP), $sessions sessions, medians of $runs runs, $(date -u +%F)"
     echo "($(nproc) cores, kernel $(uname -r); \`$cmdline\`)"
+    [[ $failover_state != measured ]] ||
+      echo "failover: test/bench/failover_bench.sh, two gateways (LAN, WAN, strict tracking, SNAT), $fo_sessions idle TCP + $fo_tcp real TCP sessions + a TCP stream and a UDP flow of the VM, fresh lab per run and implementation"
+    [[ $handoff_state != measured ]] ||
+      echo "VM handoff: test/bench/migration_handoff.sh, the two-site lab (BIRD, return path redirect), $ho_sessions sessions of the moving VM, mode ${ho_modes//,/ and }"
     echo
     echo "| figure | better | conntrackd median | gwsync median | ratio gwsync/conntrackd | runs |"
     echo "|---|---|---:|---:|---:|---:|"
-    local key label unit better dec goal short c g ratio adv
-    while IFS='|' read -r key label unit better dec goal short; do
-      c=$(median conntrackd "$key")
+    local key label unit better dec goal short cimpl c g ratio adv
+    gwsync_only=""
+    while IFS='|' read -r key label unit better dec goal short cimpl; do
+      c=$(median "${cimpl:-conntrackd}" "$key")
       g=$(median gwsync "$key")
       ratio="—"
       if [[ $better != context && -n "$c" && -n "$g" ]] && awk -v c="$c" 'BEGIN { exit !(c > 0) }'; then
         ratio=$(awk -v c="$c" -v g="$g" 'BEGIN { printf "%.3g\n", g / c }')
         adv=$(awk -v c="$c" -v g="$g" -v b="$better" 'BEGIN { if (g <= 0) exit; printf "%.4g\n", b == "higher" ? g / c : c / g }')
         [[ -n "$adv" ]] && printf '"%s" %s\n' "$short" "$adv" >>"$plotdata"
+      elif [[ $cimpl == none && -n "$g" ]]; then
+        # No ratio to plot: the plot names these figures and gwsync's value in a line of text.
+        gwsync_only+="${gwsync_only:+\\n}$short: $(fmt "$g" "$dec") $unit${goal:+ (goal ${goal/<=/≤} $unit)}"
       fi
       echo "| $label | $better | $(fmt "$c" "$dec") | $(fmt "$g" "$dec") | $ratio | $(count_runs "$key") |"
     done < <(figures)
     ((lag_seconds > 0)) || echo "| replication lag | — | skipped (--lag-seconds 0) | skipped | — | 0 |"
+    [[ $failover_state == measured ]] || echo "| failover | — | ${failover_state%%:*} | ${failover_state%%:*} | — | 0 |"
+    [[ $handoff_state == measured ]] || echo "| VM handoff | — | — | ${handoff_state%%:*} | — | 0 |"
     echo
     echo "Goals (from the issue), against gwsync's medians:"
     echo
     echo "| goal | gwsync median | met |"
     echo "|---|---:|---|"
     local met
-    while IFS='|' read -r key label unit better dec goal short; do
+    while IFS='|' read -r key label unit better dec goal short cimpl; do
       [[ -n "$goal" ]] || continue
       g=$(median gwsync "$key")
       if [[ -z "$g" ]]; then met="not measured"
@@ -559,8 +697,8 @@ report() {
     echo
     echo "Per run (conntrackd; gwsync):"
     echo
-    while IFS='|' read -r key label unit better dec goal short; do
-      echo "- ${label%% (*}: $(values conntrackd "$key" "$dec"); $(values gwsync "$key" "$dec")"
+    while IFS='|' read -r key label unit better dec goal short cimpl; do
+      echo "- ${label%% (*}: $(values "${cimpl:-conntrackd}" "$key" "$dec"); $(values gwsync "$key" "$dec")"
     done < <(figures)
     echo
     if [[ -n "${example_result:-}" ]]; then
@@ -576,25 +714,41 @@ report() {
   cat "$md"
   echo
   echo "written: $out/sync-bench.md"
+  local name
+  for name in failover handoff; do
+    if [[ -s "$LAB_TMP/$name.md" ]]; then
+      cp "$LAB_TMP/$name.md" "$out/sync-bench-$name.md"
+      echo "written: $out/sync-bench-$name.md (every figure of the $name benchmark)"
+    fi
+  done
   if ((plot == 0)); then
     echo "plot skipped (--no-plot)"
   elif ! command -v gnuplot >/dev/null; then
     echo "plot skipped: gnuplot not installed (gnuplot-nox)"
   elif [[ -s "$plotdata" ]]; then
-    plot_png "$plotdata" "$out/sync-bench.png" && echo "written: $out/sync-bench.png"
+    plot_png "$plotdata" "$out/sync-bench.png" "$gwsync_only" && echo "written: $out/sync-bench.png"
   fi
 }
 
-plot_png() {  # plot_png DATA PNG: one bar per figure, how many times better gwsync is
-  local lo hi
+# plot_png DATA PNG [TEXT]: one bar per figure, how many times better gwsync is; TEXT, the
+# gwsync-only figures (no ratio), in a line below the bars.
+plot_png() {
+  local lo hi extra="" lines sizes=""
+  [[ $failover_state != measured ]] || sizes+=", failover $((fo_sessions + fo_tcp + 2))"
+  [[ $handoff_state != measured ]] || sizes+=", VM handoff $ho_sessions"
+  if [[ -n "${3:-}" ]]; then
+    lines=$(($(grep -o '\\n' <<<"$3" | wc -l) + 2))
+    extra="set label \"gwsync only, no ratio (conntrackd has no VM mobility):\\n$3\" at screen 0.01, screen $(awk -v l="$lines" 'BEGIN { print 0.02 * l + 0.01 }') noenhanced
+set bmargin $((6 + lines))"
+  fi
   read -r lo hi < <(awk 'NR == 1 || $NF < lo { lo = $NF } NR == 1 || $NF > hi { hi = $NF }
     END { l = 10 ^ int(log(lo) / log(10) - (lo < 1 ? 1 : 0)); h = 10 ^ int(log(hi) / log(10) + 1)
           if (l > 0.1) l = 0.1; if (h < 10) h = 10; print l, h }' "$1")
   gnuplot <<EOF
 set encoding utf8
-set terminal pngcairo size 900,520 font "sans,10"
+set terminal pngcairo size 1000,560 font "sans,10"
 set output "$2"
-set title "gwsyncd vs conntrackd $conntrackd_version: $sessions sessions, medians of $runs runs ($(date -u +%F))"
+set title "gwsyncd vs conntrackd $conntrackd_version: $sessions sessions$sizes, medians of $runs runs ($(date -u +%F))"
 set ylabel "gwsync advantage: × better than conntrackd (log scale)"
 set logscale y
 set yrange [$lo:$hi]
@@ -604,6 +758,7 @@ set boxwidth 0.6
 set xtics rotate by -20 left noenhanced
 set key off
 set label "above 1: gwsync better; below 1: conntrackd better" at graph 0.02, graph 0.95
+$extra
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5 lc rgb "black"
 plot "$1" using 0:2:(\$2 >= 1 ? 0x4477aa : 0xcc6677):xtic(1) with boxes lc rgb variable, \\
      "" using 0:2:(sprintf("%.3g×", \$2)) with labels offset 0,0.8
@@ -619,4 +774,5 @@ for ((run = 1; run <= runs; run++)); do
 done
 example_result=""
 if ((example)); then example_buffers; fi
+failover_handoff
 report
