@@ -2,6 +2,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <boost/asio/post.hpp>
 #include <cstring>
 
 #include "nat/binding_check.h"
@@ -22,6 +23,7 @@ SyncEngine::Options engineOptions(const Config& c, uint64_t epoch) {
                              .epoch = epoch,
                              .window = c.sync.window,
                              .max_items_per_frame = 512,
+                             .max_items_per_poll = 4096,
                              .heartbeat = Millis{c.sync.heartbeat_ms},
                              .dead_after = Millis{c.sync.dead_after_ms},
                              .retransmit = Millis{c.sync.retransmit_ms},
@@ -300,6 +302,15 @@ void Daemon::pump() {
   if (stopping_ || !channel_) return;
   if (channel_->writable()) {
     for (const SyncMessage& m : engine_.poll(now())) send(m);
+    // A bulk goes out 4096 items per turn of the loop: the first frames are on the wire (and
+    // being written into the peer's kernel) while we encode the next ones.
+    if (engine_.sender().morePending() && !pump_posted_) {
+      pump_posted_ = true;
+      boost::asio::post(io_, [this] {
+        pump_posted_ = false;
+        pump();
+      });
+    }
   }
   trackLag();
 }

@@ -180,6 +180,7 @@ class Daemon {
   bool stopping_ = false;
   bool failed_ = false;
   bool snapshot_pending_ = false;
+  bool pump_posted_ = false;  // a pump() is queued on the loop (a bulk in progress)
   DaemonStats stats_;
   std::unordered_set<SessionKey, SessionKeyHash> write_retry_;  // see retryFailedWrites
   // Watchdog: the interval systemd expects a ping in (0: no watchdog), and the last ping.

@@ -35,7 +35,8 @@ SyncEngine::SyncEngine(Options options)
           SyncSender::Options{.epoch = options_.epoch,
                               .window = options_.window,
                               .max_items_per_frame = options_.max_items_per_frame,
-                              .retransmit = options_.retransmit},
+                              .retransmit = options_.retransmit,
+                              .max_items_per_poll = options_.max_items_per_poll},
           [this](const SessionKey& k) -> const Session* {
             auto it = owned_.find(k);
             return it == owned_.end() ? nullptr : &it->second.session;

@@ -64,6 +64,7 @@ class SyncEngine {
     uint64_t epoch = 1;
     size_t window = 65536;
     size_t max_items_per_frame = 512;
+    size_t max_items_per_poll = 0;  // SyncSender::Options::max_items_per_poll
     Millis heartbeat{1000};
     Millis dead_after{4000};
     Millis retransmit{1000};

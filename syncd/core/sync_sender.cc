@@ -153,6 +153,7 @@ void SyncSender::retransmit(std::vector<ItemsMsg>& out) {
 
 std::vector<ItemsMsg> SyncSender::poll(Millis now) {
   std::vector<ItemsMsg> out;
+  more_ = false;
   if (!stream_started_) return out;
   if (resend_now_ || (!window_.empty() && now - last_progress_ >= options_.retransmit)) {
     retransmit(out);
@@ -160,7 +161,11 @@ std::vector<ItemsMsg> SyncSender::poll(Millis now) {
     last_progress_ = now;
   }
   const bool was_empty = window_.empty();
-  while (window_.size() < options_.window) {
+  for (size_t n = 0; window_.size() < options_.window; ++n) {
+    if (options_.max_items_per_poll != 0 && n == options_.max_items_per_poll) {
+      more_ = true;
+      break;
+    }
     auto item = nextItem();
     if (!item) break;
     appendItem(out, std::move(*item));

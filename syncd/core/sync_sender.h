@@ -46,6 +46,9 @@ class SyncSender {
     size_t max_items_per_frame = 512;
     size_t max_pending = 1u << 20;    // changed sessions waiting; beyond it: bulk instead
     Millis retransmit{1000};
+    // New items per poll() (0: as many as the window allows). A bulk's first frames then go
+    // on the wire while the rest are still being encoded, instead of after all of them.
+    size_t max_items_per_poll = 0;
   };
   // Reads the current state of a session we own; nullopt when it is gone.
   using LocalLookup = std::function<const Session*(const SessionKey&)>;
@@ -69,6 +72,9 @@ class SyncSender {
 
   // Frames to send now: retransmissions first, then new items while the window has room.
   std::vector<ItemsMsg> poll(Millis now);
+  // The last poll() stopped at max_items_per_poll, so there may be more to send: poll again
+  // soon (when it had taken the last item, the next poll returns nothing and clears this).
+  bool morePending() const { return more_; }
 
   bool idle() const { return window_.empty() && pending_.empty() && !bulk_; }
   size_t windowSize() const { return window_.size(); }
@@ -106,6 +112,7 @@ class SyncSender {
   uint64_t next_bulk_id_ = 1;
   Millis last_progress_{0};
   bool resend_now_ = false;
+  bool more_ = false;
   SenderStats stats_;
 };
 

@@ -245,7 +245,8 @@ void PeerChannel::scheduleDial(bool refused) {
   if (!refused) refused_since_.reset();
   if (refused && !refused_since_) refused_since_ = now;
   const bool fast = refused && now - *refused_since_ < kFastRedialWindow;
-  retry_timer_.expires_after(fast ? options_.backoff_min : backoff_.next());
+  retry_timer_.expires_after(fast ? std::min(options_.backoff_min, kRefusedRedial)
+                                  : backoff_.next());
   retry_timer_.async_wait(guarded(run_token_, [this](const error_code& ec) {
     if (!ec) dialNow();
   }));

@@ -7,9 +7,10 @@
 // frame); a listener waits for the peer to dial again, and a new connection from the peer
 // replaces the live one (the peer restarted and is redialing). A refused connect (the peer's
 // host answered, its daemon is not listening: a restart in progress) is retried every
-// backoff_min for kFastRedialWindow instead of backing off: the restarted peer's bulk starts
-// when we reach it, and a backoff grown to its maximum while the peer was down would add up to
-// that maximum to every restart. Refusals cost the peer one RST each.
+// kRefusedRedial (or backoff_min if shorter) for kFastRedialWindow instead of backing off: the
+// restarted peer's bulk starts when we reach it, and a backoff grown to its maximum while the
+// peer was down would add up to that maximum to every restart. Refusals cost the peer one RST
+// each (at most 1000 in those 5 s).
 //
 // With PeerChannelOptions::tls the stream is TLS 1.3 with mutual authentication (tls_options.h):
 // a connection counts as up only once both sides accepted each other's certificate. A failed
@@ -154,6 +155,7 @@ class PeerChannel final : private PeerConnection::Owner {
   uint64_t dial_attempt_ = 0;
   bool dial_timed_out_ = false;
   static constexpr std::chrono::seconds kFastRedialWindow{5};
+  static constexpr std::chrono::milliseconds kRefusedRedial{5};
   // Since when connects have been refused without a break (fast redial), if they are.
   std::optional<std::chrono::steady_clock::time_point> refused_since_;
   std::shared_ptr<TlsContext> tls_;  // loaded by start() when options_.tls is set

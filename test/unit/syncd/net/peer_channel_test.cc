@@ -263,9 +263,9 @@ TEST_F(PeerChannelTest, DialerRetriesUntilThePeerListens) {
 }
 
 TEST_F(PeerChannelTest, RefusedConnectsAreRetriedWithoutGrowingTheDelay) {
-  // A refusal means the peer's host is up and its daemon restarting: retried every backoff_min.
-  // A backoff doubling from 20 ms towards 5 s would need over 20 s for 15 attempts; the
-  // deadline is 10 s.
+  // A refusal means the peer's host is up and its daemon restarting: retried every 5 ms. A
+  // backoff doubling from 20 ms towards 5 s would need over 20 s for 15 attempts; the deadline
+  // is 10 s.
   uint16_t port = 0;
   {
     ip::tcp::acceptor probe(io_, ip::tcp::endpoint(ip::make_address("127.0.0.1"), 0));
