@@ -734,7 +734,7 @@ report() {
 # gwsync-only figures (no ratio), in a line below the bars.
 plot_png() {
   local lo hi extra="" lines sizes=""
-  [[ $failover_state != measured ]] || sizes+=", failover $((fo_sessions + fo_tcp + 2))"
+  [[ $failover_state != measured ]] || sizes+=", failover $fo_sessions + $fo_tcp TCP"
   [[ $handoff_state != measured ]] || sizes+=", VM handoff $ho_sessions"
   if [[ -n "${3:-}" ]]; then
     lines=$(($(grep -o '\\n' <<<"$3" | wc -l) + 2))
@@ -746,7 +746,8 @@ set bmargin $((6 + lines))"
           if (l > 0.1) l = 0.1; if (h < 10) h = 10; print l, h }' "$1")
   gnuplot <<EOF
 set encoding utf8
-set terminal pngcairo size 1000,560 font "sans,10"
+set terminal pngcairo size 1100,600 font "sans,10"
+set rmargin 26
 set output "$2"
 set title "gwsyncd vs conntrackd $conntrackd_version: $sessions sessions$sizes, medians of $runs runs ($(date -u +%F))"
 set ylabel "gwsync advantage: × better than conntrackd (log scale)"
