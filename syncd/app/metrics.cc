@@ -284,6 +284,10 @@ void Metrics::registerKernel() {
        [](const Sample& s) { return s.daemon.dump_failures; });
   bind(counters("gwsync_kernel_writes_total", "Conntrack create/update/delete requests sent"), {},
        [](const Sample& s) { return s.daemon.kernel_writes; });
+  bind(counters("gwsync_kernel_write_retries_total",
+                "Peer sessions written again after the kernel had no room for them (ENOMEM), "
+                "once per refresh interval while the peer still has them"),
+       {}, [](const Sample& s) { return s.daemon.write_retries; });
   bind(counters("gwsync_commits_total", "gwsyncctl commit runs"), {},
        [](const Sample& s) { return s.daemon.commits; });
   kernel_write_errors_ = &counters("gwsync_kernel_write_errors_total",

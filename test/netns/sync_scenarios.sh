@@ -578,6 +578,7 @@ scenario_table_full() {
   # sends. Only gw-a's sessions (192.0.2.1) are compared.
   local n=$((sessions / 5)) filler_first=$((64000 * 70))
   FILTER_EXTRA[gw-b]='exclude = ["192.0.2.64/26"]'
+  EXTRA_TOML[gw-b]=$(printf '[metrics]\nlisten = "198.51.100.254:9465"\n')
   own_table() { table "$1" | { grep -F 'src=192.0.2.1 ' || true; }; }
   # shellcheck disable=SC2317  # runs from wait_for
   same_own() {
@@ -628,7 +629,18 @@ scenario_table_full() {
   wait_for 60000 same_own ||
     fail "room returned, gw-b holds $(wc -l <"$LAB_TMP/b.txt") of gw-a's $(wc -l <"$LAB_TMP/a.txt") sessions"
   (($(wc -l <"$LAB_TMP/a.txt") == n)) || fail "gw-a holds $(wc -l <"$LAB_TMP/a.txt") sessions, expected $n"
-  echo "ok: room returned, gw-b's table equals gw-a's ($n sessions) $(($(lab_now_ms) - t0)) ms later, $(counter gw-b write_retries) writes retried"
+  local retried metric
+  retried=$(counter gw-b write_retries)
+  ((retried > 0)) || fail "room returned, but gw-b counts no retried writes"
+  # shellcheck disable=SC2317  # runs from wait_for
+  scraped() {  # /metrics is refreshed every tick of the daemon: poll until it caught up
+    metric=$(lab_exec gw-b curl -sSf --max-time 2 "http://198.51.100.254:9465/metrics" |
+      awk '$1 == "gwsync_kernel_write_retries_total" { print $2 }') || return 1
+    [[ "$metric" == "$retried" ]]
+  }
+  wait_for 5000 scraped ||
+    fail "gwsync_kernel_write_retries_total is '${metric:-}', gwsyncctl stats says $retried"
+  echo "ok: room returned, gw-b's table equals gw-a's ($n sessions) $(($(lab_now_ms) - t0)) ms later, $retried writes retried (gwsync_kernel_write_retries_total $metric)"
   inject 0 $((n / 5)) --delete
   wait_for 60000 same_own || fail "deletes after the table was full: $(diff "$LAB_TMP/a.txt" "$LAB_TMP/b.txt" | head -n 3)"
   echo "ok: and later deletes still arrive ($((n - n / 5)) sessions)"
