@@ -16,7 +16,9 @@ struct PeerTable::Record {
   uint32_t status;
   uint32_t timeout;
   uint32_t mark;
-  uint32_t addr[4];  // orig src, dst, reply src, dst (network order); kFull: addr[0] = fulls_ index
+  // Orig src, dst, reply src, dst (network order). kFull: addr[0] is the fulls_ index; kV6: the
+  // addresses are the record's entry in v6_chunks_.
+  uint32_t addr[4];
   uint16_t port[4];  // orig sport, dport, reply sport, dport; kIcmp: id, type << 8 | code per tuple
   uint16_t zone;
   uint8_t proto;
@@ -31,6 +33,7 @@ constexpr uint8_t kLive = 1;
 constexpr uint8_t kFull = 2;  // the session is in fulls_
 constexpr uint8_t kTcp = 4;
 constexpr uint8_t kIcmp = 8;  // port[] holds ICMP ids, types and codes
+constexpr uint8_t kV6 = 16;   // IPv6: the four addresses are in v6_chunks_
 constexpr size_t kNpos = static_cast<size_t>(-1);
 constexpr size_t kMinSlots = 1024;
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
@@ -65,20 +68,41 @@ bool noIcmp(const Tuple& t) { return t.icmp_id == 0 && t.icmp_type == 0 && t.icm
 
 enum class Fit { kPorts, kIcmp, kFull };
 
-Fit fit(const Session& s) {
-  if (!plainV4(s.orig.src) || !plainV4(s.orig.dst) || !plainV4(s.reply.src) ||
-      !plainV4(s.reply.dst) || s.orig.proto != s.reply.proto || hasLabels(s) || s.sctp ||
+struct Shape {
+  Fit fit = Fit::kFull;
+  bool v6 = false;
+};
+
+Shape shapeOf(const Session& s) {
+  const bool v4 = plainV4(s.orig.src) && plainV4(s.orig.dst) && plainV4(s.reply.src) &&
+                  plainV4(s.reply.dst);
+  const bool v6 = s.orig.src.family == Family::kIpv6 && s.orig.dst.family == Family::kIpv6 &&
+                  s.reply.src.family == Family::kIpv6 && s.reply.dst.family == Family::kIpv6;
+  if ((!v4 && !v6) || s.orig.proto != s.reply.proto || hasLabels(s) || s.sctp ||
       s.seq_adj_orig || s.seq_adj_reply || !s.helper.empty()) {
-    return Fit::kFull;
+    return {};
   }
-  if (noIcmp(s.orig) && noIcmp(s.reply)) return Fit::kPorts;
-  if (noPorts(s.orig) && noPorts(s.reply)) return Fit::kIcmp;
-  return Fit::kFull;
+  if (noIcmp(s.orig) && noIcmp(s.reply)) return {Fit::kPorts, v6};
+  if (noPorts(s.orig) && noPorts(s.reply)) return {Fit::kIcmp, v6};
+  return {};
 }
 
-void tupleOf(const PeerTable::Record& r, int which, uint8_t flags, Tuple& t) {
-  t.src = ipOf(r.addr[2 * which]);
-  t.dst = ipOf(r.addr[2 * which + 1]);
+IpAddress ip6Of(const uint8_t* bytes) {
+  IpAddress a;
+  a.family = Family::kIpv6;
+  std::memcpy(a.bytes.data(), bytes, 16);
+  return a;
+}
+
+// v6: the record's four IPv6 addresses (64 bytes), or null for IPv4.
+void tupleOf(const PeerTable::Record& r, const uint8_t* v6, int which, uint8_t flags, Tuple& t) {
+  if (v6 != nullptr) {
+    t.src = ip6Of(v6 + 32 * which);
+    t.dst = ip6Of(v6 + 32 * which + 16);
+  } else {
+    t.src = ipOf(r.addr[2 * which]);
+    t.dst = ipOf(r.addr[2 * which + 1]);
+  }
   t.proto = r.proto;
   const uint16_t a = r.port[2 * which];
   const uint16_t b = r.port[2 * which + 1];
@@ -117,7 +141,7 @@ SessionKey PeerTable::keyAt(uint32_t i) const {
   }
   SessionKey k;
   k.zone = r.zone;
-  tupleOf(r, 0, r.flags, k.orig);
+  tupleOf(r, v6Addrs(i), 0, r.flags, k.orig);
   return k;
 }
 
@@ -132,8 +156,9 @@ PeerEntry PeerTable::decode(uint32_t i) const {
   }
   Session& s = e.session;
   s.zone = r.zone;
-  tupleOf(r, 0, r.flags, s.orig);
-  tupleOf(r, 1, r.flags, s.reply);
+  const uint8_t* v6 = v6Addrs(i);
+  tupleOf(r, v6, 0, r.flags, s.orig);
+  tupleOf(r, v6, 1, r.flags, s.reply);
   s.status = r.status;
   s.timeout = r.timeout;
   s.mark = r.mark;
@@ -158,7 +183,8 @@ void PeerTable::encode(const Session& s, uint64_t generation, Millis received_at
   Record& r = record(i);
   r.generation = static_cast<uint32_t>(generation);
   r.received_ms = received_at.count();
-  const Fit f = fit(s);
+  const Shape shape = shapeOf(s);
+  const Fit f = shape.fit;
   if (f == Fit::kFull) {
     uint32_t slot;
     if (!free_fulls_.empty()) {
@@ -178,10 +204,19 @@ void PeerTable::encode(const Session& s, uint64_t generation, Millis received_at
   r.status = s.status;
   r.timeout = s.timeout;
   r.mark = s.mark;
-  r.addr[0] = v4Of(s.orig.src);
-  r.addr[1] = v4Of(s.orig.dst);
-  r.addr[2] = v4Of(s.reply.src);
-  r.addr[3] = v4Of(s.reply.dst);
+  if (shape.v6) {
+    uint8_t* v6 = v6Slot(i);
+    std::memcpy(v6, s.orig.src.bytes.data(), 16);
+    std::memcpy(v6 + 16, s.orig.dst.bytes.data(), 16);
+    std::memcpy(v6 + 32, s.reply.src.bytes.data(), 16);
+    std::memcpy(v6 + 48, s.reply.dst.bytes.data(), 16);
+    std::memset(r.addr, 0, sizeof r.addr);
+  } else {
+    r.addr[0] = v4Of(s.orig.src);
+    r.addr[1] = v4Of(s.orig.dst);
+    r.addr[2] = v4Of(s.reply.src);
+    r.addr[3] = v4Of(s.reply.dst);
+  }
   if (f == Fit::kIcmp) {
     r.port[0] = s.orig.icmp_id;
     r.port[1] = static_cast<uint16_t>(s.orig.icmp_type << 8 | s.orig.icmp_code);
@@ -195,7 +230,8 @@ void PeerTable::encode(const Session& s, uint64_t generation, Millis received_at
   }
   r.zone = s.zone;
   r.proto = s.orig.proto;
-  r.flags = static_cast<uint8_t>(kLive | (f == Fit::kIcmp ? kIcmp : 0) | (s.tcp ? kTcp : 0));
+  r.flags = static_cast<uint8_t>(kLive | (f == Fit::kIcmp ? kIcmp : 0) | (s.tcp ? kTcp : 0) |
+                                 (shape.v6 ? kV6 : 0));
   if (s.tcp) {
     r.tcp[0] = s.tcp->state;
     r.tcp[1] = s.tcp->flags_orig;
@@ -205,6 +241,19 @@ void PeerTable::encode(const Session& s, uint64_t generation, Millis received_at
   } else {
     std::memset(r.tcp, 0, sizeof r.tcp);
   }
+}
+
+const uint8_t* PeerTable::v6Addrs(uint32_t i) const {
+  if ((record(i).flags & kV6) == 0) return nullptr;
+  return v6_chunks_[i >> kChunkShift][i & (kChunk - 1)].data();
+}
+
+uint8_t* PeerTable::v6Slot(uint32_t i) {
+  const size_t chunk = i >> kChunkShift;
+  if (chunk >= v6_chunks_.size()) v6_chunks_.resize(chunk + 1);
+  // Allocated for a chunk when its first IPv6 session arrives; untouched pages cost nothing.
+  if (!v6_chunks_[chunk]) v6_chunks_[chunk] = std::make_unique_for_overwrite<V6Addrs[]>(kChunk);
+  return v6_chunks_[chunk][i & (kChunk - 1)].data();
 }
 
 uint32_t PeerTable::newRecord() {
@@ -265,6 +314,7 @@ void PeerTable::clear() {
   size_ = 0;
   fulls_.clear();
   free_fulls_.clear();
+  v6_chunks_.clear();
 }
 
 uint32_t PeerTable::nextLive(uint32_t i) const {
@@ -357,6 +407,9 @@ size_t PeerTable::bytesUsed() const {
   size_t n = chunks_.size() * kChunk * sizeof(Record) + slots_.capacity() * sizeof(uint64_t) +
              free_.capacity() * sizeof(uint32_t) + fulls_.capacity() * sizeof(void*) +
              free_fulls_.capacity() * sizeof(uint32_t);
+  for (const auto& c : v6_chunks_) {
+    if (c) n += kChunk * sizeof(V6Addrs);
+  }
   for (const auto& f : fulls_) {
     if (f) n += sizeof(Session) + f->helper.capacity();
   }

@@ -5,13 +5,15 @@
 //
 // Layout: records of 72 B in chunks (no allocation per session), and an open-addressing index
 // of 8 B slots (a 32-bit hash tag and the record's number) with linear probing and
-// backward-shift deletion. The common case, an IPv4 session without labels, helper, SCTP or
-// sequence adjustment, fits a record; any other session keeps a full Session on the heap (the
-// record then holds its number). Lookups and iteration give values decoded from the record, so
+// backward-shift deletion. The common case, an IPv4 or IPv6 session without labels, helper, SCTP
+// or sequence adjustment, fits a record (IPv6 addresses in a parallel chunk of 64 bytes per
+// record, allocated for a chunk when its first IPv6 session arrives); any other session keeps a
+// full Session on the heap (the record then holds its number). Lookups and iteration give values decoded from the record, so
 // callers read a PeerEntry but change the table only through its members. Pure,
 // single-threaded.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -133,6 +135,9 @@ class PeerTable {
   bool live(uint32_t i) const;
   SessionKey keyAt(uint32_t i) const;
   PeerEntry decode(uint32_t i) const;
+  // The four IPv6 addresses of record i (orig src, dst, reply src, dst), or null for IPv4.
+  const uint8_t* v6Addrs(uint32_t i) const;
+  uint8_t* v6Slot(uint32_t i);
   void encode(const Session& s, uint64_t generation, Millis received_at, uint32_t i);
   void releaseFull(uint32_t i);
   uint32_t newRecord();
@@ -152,6 +157,8 @@ class PeerTable {
   size_t mask_ = 0;
   unsigned shift_ = 64;  // home slot = (tag * golden) >> shift_
   size_t size_ = 0;
+  using V6Addrs = std::array<uint8_t, 64>;
+  std::vector<std::unique_ptr<V6Addrs[]>> v6_chunks_;  // parallel to chunks_, for IPv6 records
   std::vector<std::unique_ptr<Session>> fulls_;
   std::vector<uint32_t> free_fulls_;
 };

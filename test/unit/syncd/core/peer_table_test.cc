@@ -82,8 +82,21 @@ TEST(PeerTableTest, EverySessionReadsBackExactly) {
   Session udp = tcp(5);
   udp.orig.proto = udp.reply.proto = l4::kUdp;
   udp.tcp.reset();
-  for (const Session& s : {tcp(0), tcp(77777), icmp(0x4242), v6(5353), labels, helper, sctp,
-                           mixed, udp}) {
+  Session icmp6 = icmp(0x77);
+  icmp6.orig.src = *IpAddress::parse("2001:db8::10");
+  icmp6.orig.dst = *IpAddress::parse("2001:db8:ffff::1");
+  icmp6.orig.proto = icmp6.reply.proto = l4::kIcmpv6;
+  icmp6.orig.icmp_type = 128;
+  icmp6.reply.src = icmp6.orig.dst;
+  icmp6.reply.dst = icmp6.orig.src;
+  icmp6.reply.icmp_type = 129;
+  Session tcp6 = tcp(9);
+  tcp6.orig.src = *IpAddress::parse("2001:db8:a::10");
+  tcp6.orig.dst = *IpAddress::parse("2001:db8:b::20");
+  tcp6.reply = invert(tcp6.orig);
+  tcp6.reply.dst = *IpAddress::parse("2001:db8:100::1");  // NPT/SNAT66
+  for (const Session& s : {tcp(0), tcp(77777), icmp(0x4242), v6(5353), icmp6, tcp6, labels,
+                           helper, sctp, mixed, udp}) {
     const PeerEntry e = roundTrip(s);
     EXPECT_EQ(e.session, s) << describe(s);
     EXPECT_EQ(e.generation, 7u);
@@ -97,14 +110,26 @@ TEST(PeerTableTest, OnlyUnusualSessionsLeaveTheRecord) {
   t.tryInsert(icmp(9), 1, Millis{0});
   EXPECT_EQ(t.fullEntries(), 0u);
   t.tryInsert(v6(1), 1, Millis{0});
+  EXPECT_EQ(t.fullEntries(), 0u);  // IPv6 fits too, its addresses beside the record
   Session h = tcp(2);
   h.helper = "sip";
   t.tryInsert(h, 1, Millis{0});
+  Session mixed = v6(2);  // families that differ between the tuples: kept whole
+  mixed.reply.dst = IpAddress::v4(198, 51, 100, 1);
+  t.tryInsert(mixed, 1, Millis{0});
   EXPECT_EQ(t.fullEntries(), 2u);
+  EXPECT_EQ(t.at(keyOf(mixed)).session, mixed);
   t.erase(keyOf(h));
   EXPECT_EQ(t.fullEntries(), 1u);
-  t.replace(t.find(keyOf(v6(1))), v6(1), 2, Millis{0});
+  // A record changes shape in place: compact IPv6 -> whole -> compact again.
+  Session v6h = v6(1);
+  v6h.helper = "ftp";
+  t.replace(t.find(keyOf(v6(1))), v6h, 2, Millis{0});
+  EXPECT_EQ(t.fullEntries(), 2u);
+  EXPECT_EQ(t.at(keyOf(v6(1))).session, v6h);
+  t.replace(t.find(keyOf(v6(1))), v6(1), 3, Millis{0});
   EXPECT_EQ(t.fullEntries(), 1u);
+  EXPECT_EQ(t.at(keyOf(v6(1))).session, v6(1));
 }
 
 TEST(PeerTableTest, BehavesLikeAMap) {
@@ -186,6 +211,19 @@ TEST(PeerTableTest, HundredThousandIpv4SessionsTakeUnder150BytesEach) {
   for (uint32_t n = 0; n < 100000; ++n) t.tryInsert(tcp(n), 0, Millis{0});
   EXPECT_EQ(t.size(), 100000u);
   EXPECT_LT(t.bytesUsed() / t.size(), 150u) << t.bytesUsed();
+}
+
+TEST(PeerTableTest, HundredThousandIpv6SessionsTakeUnder170BytesEach) {
+  PeerTable t;
+  for (uint32_t n = 0; n < 100000; ++n) {
+    Session s = v6(static_cast<uint16_t>(n));
+    s.orig.dst.bytes[15] = static_cast<uint8_t>(n >> 16);
+    s.reply = invert(s.orig);
+    t.tryInsert(s, 0, Millis{0});
+  }
+  EXPECT_EQ(t.size(), 100000u);
+  EXPECT_EQ(t.fullEntries(), 0u);
+  EXPECT_LT(t.bytesUsed() / t.size(), 170u) << t.bytesUsed();
 }
 
 }  // namespace
