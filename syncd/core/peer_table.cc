@@ -145,6 +145,17 @@ SessionKey PeerTable::keyAt(uint32_t i) const {
   return k;
 }
 
+IpAddress PeerTable::addressAt(uint32_t i, int which) const {
+  const Record& r = record(i);
+  if ((r.flags & kFull) != 0) {
+    const Session& s = *fulls_[r.addr[0]];
+    const Tuple& t = which < 2 ? s.orig : s.reply;
+    return which % 2 == 0 ? t.src : t.dst;
+  }
+  if (const uint8_t* v6 = v6Addrs(i)) return ip6Of(v6 + 16 * which);
+  return ipOf(r.addr[which]);
+}
+
 PeerEntry PeerTable::decode(uint32_t i) const {
   const Record& r = record(i);
   PeerEntry e;
@@ -426,6 +437,10 @@ PeerTable::const_iterator& PeerTable::const_iterator::operator++() {
 }
 
 SessionKey PeerTable::const_iterator::key() const { return table_->keyAt(record_); }
+
+IpAddress PeerTable::const_iterator::origSource() const { return table_->addressAt(record_, 0); }
+
+IpAddress PeerTable::const_iterator::replySource() const { return table_->addressAt(record_, 2); }
 
 uint32_t PeerTable::const_iterator::owner() const {
   const Record& r = table_->record(record_);

@@ -63,6 +63,8 @@ class PeerTable {
 
     // Cheap reads of one field, without decoding the whole session.
     SessionKey key() const;
+    IpAddress origSource() const;
+    IpAddress replySource() const;
     uint32_t owner() const;
     uint64_t version() const;
     uint32_t generation() const;  // modulo 2^32
@@ -134,6 +136,8 @@ class PeerTable {
   const Record& record(uint32_t i) const;
   bool live(uint32_t i) const;
   SessionKey keyAt(uint32_t i) const;
+  // Address `which` of record i: 0 orig src, 1 orig dst, 2 reply src, 3 reply dst.
+  IpAddress addressAt(uint32_t i, int which) const;
   PeerEntry decode(uint32_t i) const;
   // The four IPv6 addresses of record i (orig src, dst, reply src, dst), or null for IPv4.
   const uint8_t* v6Addrs(uint32_t i) const;

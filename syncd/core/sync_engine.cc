@@ -346,10 +346,10 @@ void SyncEngine::handOver(const IpAddress& host) {
   // Every copy of the host's sessions becomes ours: the peer hears it through the upserts (and
   // stops claiming them), and our kernel's copies lose the peer bit (written in cold mode).
   std::vector<Session> taken;
-  for (const auto& [key, entry] : receiver_.table()) {
-    if (entry.session.orig.src == host || entry.session.reply.src == host) {
-      taken.push_back(entry.session);
-    }
+  const PeerTable& table = receiver_.table();
+  for (auto it = table.begin(); it != table.end(); ++it) {
+    // Two addresses per record, not the whole session: this walks every peer session.
+    if (it.origSource() == host || it.replySource() == host) taken.push_back((*it).second.session);
   }
   // Each copy is re-created rather than updated: an entry that carried the flow here before the
   // host left still holds the TCP window it saw then, and the sequence numbers have moved on

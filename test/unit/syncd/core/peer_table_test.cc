@@ -97,6 +97,10 @@ TEST(PeerTableTest, EverySessionReadsBackExactly) {
   tcp6.reply.dst = *IpAddress::parse("2001:db8:100::1");  // NPT/SNAT66
   for (const Session& s : {tcp(0), tcp(77777), icmp(0x4242), v6(5353), icmp6, tcp6, labels,
                            helper, sctp, mixed, udp}) {
+    PeerTable t;
+    t.tryInsert(s, 7, Millis{123456});
+    EXPECT_EQ(t.find(keyOf(s)).origSource(), s.orig.src);
+    EXPECT_EQ(t.find(keyOf(s)).replySource(), s.reply.src);
     const PeerEntry e = roundTrip(s);
     EXPECT_EQ(e.session, s) << describe(s);
     EXPECT_EQ(e.generation, 7u);
