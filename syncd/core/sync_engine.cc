@@ -351,16 +351,28 @@ void SyncEngine::handOver(const IpAddress& host) {
     // Two addresses per record, not the whole session: this walks every peer session.
     if (it.origSource() == host || it.replySource() == host) taken.push_back((*it).second.session);
   }
-  // Each copy is re-created rather than updated: an entry that carried the flow here before the
+  // A TCP copy is re-created rather than updated: an entry that carried the flow here before the
   // host left still holds the TCP window it saw then, and the sequence numbers have moved on
   // (strict tracking would mark the next packets INVALID). A new entry picks the window up from
-  // the next packet, as after a failover. Cold mode: the delete finds nothing, the create writes.
+  // the next packet, as after a failover; a mid-stream TCP packet that slips in between the
+  // delete and the create makes no entry of its own with strict tracking. Other protocols have
+  // no window to reset and are updated in place: a UDP packet in that gap would make a new
+  // entry, with a new NAT port, and the create would then only update it (EEXIST), leaving the
+  // flow on the wrong port for good (seen in the redirect benchmark's smoke run under load).
+  // Cold mode: the delete and the update find nothing; the create, or the update turned into
+  // a create (ENOENT), writes.
   for (const Session& s : taken) {
     own(s);
     Session local = s;
     local.mark &= ~options_.peer_mark;
-    changes_.push_back({KernelChange::Kind::kRemove, local, KernelChange::Origin::kLocal});
-    changes_.push_back({KernelChange::Kind::kCreate, std::move(local), KernelChange::Origin::kLocal});
+    if (s.orig.proto == l4::kTcp) {
+      changes_.push_back({KernelChange::Kind::kRemove, local, KernelChange::Origin::kLocal});
+      changes_.push_back(
+          {KernelChange::Kind::kCreate, std::move(local), KernelChange::Origin::kLocal});
+    } else {
+      changes_.push_back(
+          {KernelChange::Kind::kUpdate, std::move(local), KernelChange::Origin::kLocal});
+    }
   }
   stats_.handed_over += taken.size();
 }

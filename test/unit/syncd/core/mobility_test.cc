@@ -288,12 +288,16 @@ TEST(MobilityEngineTest, WinningAHostTakesOverItsSessionsAndOnlyThose) {
   p.a.onConnected(kT0);
   p.b.onConnected(kT0);
   for (uint16_t port = 1000; port < 1010; ++port) p.a.onLocalEvent(LocalEvent::kNew, vmFlow(kVm, port));
+  Session udp = vmFlow(kVm, 5353);
+  udp.orig.proto = udp.reply.proto = l4::kUdp;
+  udp.tcp.reset();
+  p.a.onLocalEvent(LocalEvent::kNew, udp);
   p.a.onLocalEvent(LocalEvent::kNew, vmFlow(kVm2, 2000));
   p.a.onProbeResult(kVm, true, kVmMac, kT0);
   p.a.onProbeResult(kVm2, true, std::nullopt, kT0);
   p.settle(kT0);
   ASSERT_EQ(p.a.takeHostActions().size(), 2u);  // won both
-  ASSERT_EQ(p.b.peerSessions().size(), 11u);
+  ASSERT_EQ(p.b.peerSessions().size(), 12u);
   ASSERT_TRUE(p.b.mobility().ownedByPeer(kVm));
 
   // The VM arrives at B.
@@ -305,22 +309,37 @@ TEST(MobilityEngineTest, WinningAHostTakesOverItsSessionsAndOnlyThose) {
   actions = p.b.takeHostActions();
   ASSERT_EQ(actions.size(), 1u);
   EXPECT_EQ(actions[0].kind, Kind::kWon);
-  EXPECT_EQ(p.b.owned().size(), 10u);
+  EXPECT_EQ(p.b.owned().size(), 11u);
   EXPECT_EQ(p.b.peerSessions().size(), 1u);  // the VM that stayed
-  // Each copy is re-created (a fresh TCP window) without the peer bit, in cold mode too.
+  // Each TCP copy is re-created (a fresh TCP window), the UDP one updated in place (no moment
+  // without an entry), all without the peer bit.
   const auto writes = p.b.takeKernelChanges();
-  ASSERT_EQ(writes.size(), 20u);
-  for (size_t i = 0; i < writes.size(); ++i) {
-    const auto& w = writes[i];
-    EXPECT_EQ(w.kind, i % 2 == 0 ? KernelChange::Kind::kRemove : KernelChange::Kind::kCreate);
+  ASSERT_EQ(writes.size(), 21u);
+  size_t removes = 0, creates = 0, updates = 0;
+  for (const auto& w : writes) {
+    const bool tcp = w.session.orig.proto == l4::kTcp;
+    switch (w.kind) {
+      case KernelChange::Kind::kRemove: ++removes; EXPECT_TRUE(tcp); break;
+      case KernelChange::Kind::kCreate: ++creates; EXPECT_TRUE(tcp); break;
+      case KernelChange::Kind::kUpdate: ++updates; EXPECT_FALSE(tcp); break;
+    }
     EXPECT_EQ(w.origin, KernelChange::Origin::kLocal);
     EXPECT_EQ(w.session.mark & kPeerMark, 0u);
     EXPECT_EQ(w.session.orig.src, kVm);
   }
+  EXPECT_EQ(removes, 10u);
+  EXPECT_EQ(creates, 10u);
+  EXPECT_EQ(updates, 1u);
+  for (size_t i = 0; i + 1 < writes.size(); ++i) {  // each delete right before its create
+    if (writes[i].kind == KernelChange::Kind::kRemove) {
+      EXPECT_EQ(writes[i + 1].kind, KernelChange::Kind::kCreate);
+      EXPECT_EQ(keyOf(writes[i + 1].session), keyOf(writes[i].session));
+    }
+  }
 
   p.pump(kT0 + Millis{2002});
   EXPECT_EQ(p.a.owned().size(), 1u);  // only the VM that stayed
-  EXPECT_EQ(p.a.peerSessions().size(), 10u);
+  EXPECT_EQ(p.a.peerSessions().size(), 11u);
   EXPECT_TRUE(p.a.mobility().ownedByPeer(kVm));
   const auto lost = p.a.takeHostActions();
   ASSERT_FALSE(lost.empty());
