@@ -154,7 +154,13 @@ stop() {  # stop NAME [KILL]
   cat "$LAB_TMP/$1/gwsyncd.log.new" >>"$LAB_TMP/$1/gwsyncd.log" 2>/dev/null || true
 }
 
-status() { "$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" status 2>/dev/null | sed -n "s/^$2: //p"; }
+# A daemon busy with a burst (a dump after an overrun, in the sanitizer build) may take longer
+# than gwsyncctl's default 5 s to answer: a timeout must not read as a figure.
+ctl_timeout=60
+status() {
+  "$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" --timeout "$ctl_timeout" status 2>/dev/null |
+    sed -n "s/^$2: //p"
+}
 
 # shellcheck disable=SC2317  # runs from wait_for
 ready() { [[ "$(status gw-a ready)" == yes && "$(status gw-b ready)" == yes && "$(status gw-a peer)" == "2 connected" ]]; }
@@ -465,9 +471,13 @@ scenario_hostile_sessions() {
 }
 
 # A counter of `gwsyncctl stats` (0 when the daemon does not list it).
-counter() {
-  local v
-  v=$("$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" stats 2>/dev/null | sed -n "s/^$2: //p")
+counter() {  # counter NODE KEY: a stats figure, 0 when the daemon has not counted it yet
+  local out v
+  if ! out=$("$ctl" --socket "$LAB_TMP/$1/gwsyncd.sock" --timeout "$ctl_timeout" stats 2>&1); then
+    echo "counter: gwsyncctl stats at $1 failed: $out" >&2
+    return 1  # empty output: the caller's check fails instead of reading 0
+  fi
+  v=$(sed -n "s/^$2: //p" <<<"$out")
   echo "${v:-0}"
 }
 
