@@ -277,6 +277,13 @@ void Daemon::onMessage(SyncMessage&& m) {
 }
 
 void Daemon::snapshot(bool bulk) {
+  // The time the dump starts, not ends: every timeout it reads was taken at or after this
+  // moment. A dump of a full table (262144 entries) takes seconds on a loaded machine; compared
+  // with the time at its end, every peer copy's kernel timeout looked seconds longer than the
+  // copy the peer sent, so the engine took the copies for traffic here and claimed them (seen
+  // in netns_sync_table_full under load: gw-b claimed 32-1359 of gw-a's sessions, and gw-a then
+  // never sent their deletes).
+  const Millis started = now();
   std::vector<Session> dump;
   ParseStats st;
   auto r = dumpConntrack(
@@ -292,7 +299,7 @@ void Daemon::snapshot(bool bulk) {
     snapshot_pending_ = true;  // try again at the next tick
     return;
   }
-  engine_.onLocalSnapshot(dump, now());
+  engine_.onLocalSnapshot(dump, started);
   if (bulk) engine_.requestBulk();
   applyChanges();
   pump();

@@ -89,6 +89,7 @@ class SyncEngine {
   void onLocalEvent(LocalEvent type, const Session& s);
   // A full dump of our kernel (start-up, periodic refresh, after lost events): brings the owned
   // set in line with it and queues what changed and what the peer's copies need refreshed.
+  // `now` is when the dump started: its timeouts are compared with the peer's copies as of then.
   void onLocalSnapshot(const std::vector<Session>& dump, Millis now);
   void requestBulk() { sender_.startBulk(); }
   // Forgets every peer session and deletes our kernel's copies of them (gwsyncctl flush); the
